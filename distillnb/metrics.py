@@ -61,7 +61,7 @@ class Accuracy(Metric):
         state['total'] = state.get('total', 0) + target.shape[0]
         return state
     def finalize(self, state:dict) -> float:
-        return float(state['correct'] / state['total']) if state.get('total') else math.nan
+        return float(state['correct']) / state['total'] if state.get('total') else math.nan  # in float64
 
 # %% ../nbs/04a_metrics.ipynb #6fd476db
 class F1(Metric):
