@@ -480,11 +480,14 @@ def to_probs(pred:Tensor, # (B, C) log-probs, logits or probabilities
     if (pred >= 0).all() and torch.allclose(pred.sum(-1), pred.new_ones(pred.shape[:-1]), atol=1e-4): return pred
     return pred.softmax(-1)  # exact for log-probs too: softmax(log p) = p
 
-# %% ../nbs/04_train.ipynb #00fc986b
+# %% ../nbs/04_train.ipynb #0fcdf07c
 def _input_field(dataset):
-    "The field that turns raw text into the model's input: `dataset.text`, or the only non-label field."
+    "The field that reads raw text for the model: `dataset.text`, else the one field besides the label."
     if hasattr(dataset, 'text'): return dataset.text
-    raise DistillnbError("cannot tell which field reads the text: pass field=dataset.<name> to predict")
+    label = getattr(dataset, 'label', None)
+    inputs = {k: f for k, f in getattr(dataset, 'fields', {}).items() if k != 'label' and f is not label}
+    if len(inputs) == 1: return next(iter(inputs.values()))
+    raise DistillnbError(f"cannot tell which field reads the text: pass field=dataset.<name> to predict, one of {list(inputs)}")
 
 @patch
 def predict(self:Trainer, texts:list[str]|str, # raw sentences, as in the dataset's text column
