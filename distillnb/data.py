@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_data.ipynb #0756c186
 from __future__ import annotations
-import csv, hashlib, http.client, io, math, os, re, zipfile
+import csv, hashlib, http.client, math, os, zipfile
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -16,47 +16,12 @@ from .core import DistillnbError
 from .fields import Field, TextField, LabelField
 
 # %% auto #0
-__all__ = ['SST_SOURCES', 'SST_LABEL_NAMES', 'DataError', 'DataView', 'TabularDataset', 'cache_dir', 'CorruptDataError',
+__all__ = ['SST_SOURCES', 'SST_LABEL_NAMES', 'DataError', 'TabularDataset', 'DataView', 'cache_dir', 'CorruptDataError',
            'download', 'sst_files', 'parse_tree', 'sst_rows', 'SSTDataset', 'BaseSampler', 'pad_batch', 'Batches']
 
 # %% ../nbs/02_data.ipynb #08591edb
 class DataError(DistillnbError):
     "Data that is missing, malformed, or mapped to fields the wrong way."
-
-# %% ../nbs/02_data.ipynb #3d7ce650
-class DataView:
-    "One split of a dataset: example `i` is the tuple of tensors its fields make from raw row `i`, computed once."
-    def __init__(self, rows:list[tuple], # the raw rows of this split
-                 dataset:TabularDataset, # the dataset whose fields process the rows
-                 name:str, # 'train', 'val' or 'test', for error messages
-                 cache:list|None=None): # already processed examples, shared with a parent view
-        self.rows, self.dataset, self.name = rows, dataset, name
-        self._cache = cache if cache is not None else [None] * len(rows)
-
-    def __len__(self): return len(self.rows)
-    def __repr__(self): return f"DataView({self.name}, {len(self)} examples, columns={self.columns})"
-
-# %% ../nbs/02_data.ipynb #f928f92e
-@patch
-def __getitem__(self:DataView, i:int|slice) -> tuple[torch.Tensor, ...]|DataView:
-    "Example `i` as a tuple of tensors; a slice gives a smaller view with the same fields."
-    if isinstance(i, slice): return DataView(self.rows[i], self.dataset, self.name, self._cache[i])
-    if i < 0: i += len(self)
-    if not 0 <= i < len(self): raise IndexError(f"{self.name} has {len(self)} examples, no index {i}")
-    if self._cache[i] is None:
-        try: self._cache[i] = self.dataset._featurise(self.rows[i])
-        except DistillnbError as e: raise type(e)(f"{self.name} example {i}: {e}") from None
-    return self._cache[i]
-
-@patch
-def __iter__(self:DataView):
-    for i in range(len(self)): yield self[i]
-
-@patch(as_prop=True)
-def columns(self:DataView) -> tuple[str, ...]: return self.dataset.columns
-
-@patch(as_prop=True)
-def pad_values(self:DataView) -> tuple: return self.dataset.pad_values
 
 # %% ../nbs/02_data.ipynb #60bf05b2
 def _rows(data, split:str) -> list[tuple]:
@@ -83,7 +48,7 @@ class TabularDataset:
                  val=None, # the validation rows, same columns
                  test=None, # the test rows, same columns
                  transform:dict|None=None, # name -> Field, or name -> {columns: int | name | list, field: Field}
-                 named_columns:list[str]|None=None, # a name for each column, so `columns:` can name them
+                 named_columns:list[str]|None=None, # a name for each column, so columns: can name them
                 ):
         splits = {s: _rows(d, s) for s, d in (('train', train), ('val', val), ('test', test))}
         if not splits['train']: raise DataError("the train split is empty: fields learn their vocabulary from it, so it needs rows")
@@ -183,6 +148,45 @@ def _layout(self:TabularDataset):
         pads += list(pad) if isinstance(pad, (list, tuple)) else [pad] * k
     self.columns, self.pad_values = tuple(names), tuple(pads)
 
+# %% ../nbs/02_data.ipynb #3d7ce650
+class DataView:
+    "One split of a dataset: example `i` is the tuple of tensors its fields make from raw row `i`, computed once."
+    def __init__(self, rows:list[tuple], # the raw rows of this split
+                 dataset:TabularDataset, # the dataset whose fields process the rows
+                 name:str, # 'train', 'val' or 'test', for error messages
+                 cache:list|None=None): # already processed examples, shared with a parent view
+        self.rows, self.dataset, self.name = rows, dataset, name
+        self._cache = cache if cache is not None else [None] * len(rows)
+
+    def __len__(self): return len(self.rows)
+    def __repr__(self): return f"DataView({self.name}, {len(self)} examples, columns={self.columns})"
+
+# %% ../nbs/02_data.ipynb #f928f92e
+@patch
+def __getitem__(self:DataView, i:int|slice) -> tuple[torch.Tensor, ...]|DataView:
+    "Example `i` as a tuple of tensors; a slice gives a smaller view with the same fields."
+    if isinstance(i, slice): return DataView(self.rows[i], self.dataset, self.name, self._cache[i])
+    if i < 0: i += len(self)
+    if not 0 <= i < len(self): raise IndexError(f"{self.name} has {len(self)} examples, no index {i}")
+    if self._cache[i] is None:
+        try: self._cache[i] = self.dataset._featurise(self.rows[i])
+        except DistillnbError as e: raise type(e)(f"{self.name} example {i}: {e}") from None
+    return self._cache[i]
+
+@patch
+def __iter__(self:DataView):
+    for i in range(len(self)): yield self[i]
+
+@patch(as_prop=True)
+def columns(self:DataView) -> tuple[str, ...]:
+    "The name of each position of an example, as the dataset's `columns`."
+    return self.dataset.columns
+
+@patch(as_prop=True)
+def pad_values(self:DataView) -> tuple:
+    "Each column's padding value (None: fixed size), read by `BaseSampler`."
+    return self.dataset.pad_values
+
 # %% ../nbs/02_data.ipynb #a766aee4
 @patch
 def __getitem__(self:TabularDataset, name:str) -> Field:
@@ -240,7 +244,7 @@ def from_path(cls:TabularDataset, train_path:str|Path, # a delimited text file w
               sep:str='\t', # the column separator
               columns:list|None=None, # the columns to keep, by name or index, in this order; default: all
               header:bool|str|list[str]|None='infer', # 'infer'/True: the first line names the columns; None/False: no header; a list: no header, these names
-              transform:dict|None=None, # see `TabularDataset`
+              transform:dict|None=None, # see TabularDataset
              ) -> TabularDataset:
     "A `TabularDataset` from TSV or CSV files; each file is read on its own, so their headers may differ."
     tables = {s: _read_table(p, sep, header) if p is not None else None
@@ -424,7 +428,7 @@ def _sst_label(label:int, binary:bool) -> str|None:
     if not binary: return str(label)
     return None if label == 2 else ('0' if label < 2 else '1')
 
-def sst_rows(trees, # parsed trees, as `_parse_file` returns them
+def sst_rows(trees, # parsed trees, as _parse_file returns them
              binary:bool=True, # two classes, neutral dropped; else five
              phrases:bool=False, # add every distinct labelled sub-phrase after the sentences
             ) -> list[tuple[str, str]]:
@@ -454,7 +458,7 @@ class SSTDataset(TabularDataset):
     "The Stanford Sentiment Treebank: SST-2 (`binary`) or SST-5, from the original trees or GLUE's SST-2 files."
     def __init__(self, binary:bool=True, # SST-2: negative '0' / positive '1', neutral dropped; False: five classes '0'…'4'
                  phrases:bool|None=None, # add the training trees' labelled sub-phrases to train; None: False for 'trees', GLUE's own for 'glue'
-                 transform:dict|None=None, # see `TabularDataset`; default: {'text': TextField(), 'label': LabelField()}
+                 transform:dict|None=None, # see TabularDataset; default: {'text': TextField(), 'label': LabelField()}
                  data_dir:str|Path|None=None, # a folder holding the files; default: $DISTILLNB_DATA, else download to the cache
                  source:str='trees', # 'trees': the PTB trees; 'glue': GLUE's SST-2 TSVs (binary, phrase-level train, no test labels)
                 ):
@@ -482,8 +486,8 @@ class BaseSampler:
 
     def __init__(self, batch_size:int=64, # examples per batch
                  shuffle:bool=True, # a new random order every epoch
-                 drop_last:bool=False, # drop the last batch when it is smaller than `batch_size`
-                 seed:int|None=None, # seed of the sampler's generator; None: drawn from torch's global RNG (see `seed_everything`)
+                 drop_last:bool=False, # drop the last batch when it is smaller than batch_size
+                 seed:int|None=None, # seed of the sampler's generator; None: drawn from torch's global RNG (see seed_everything)
                  pad_index:int|list|None=None, # pad every column with this value, or one value per column; None: each column's own
                  bucket:bool=False, # put examples of similar length together to cut padding
                 ):
@@ -528,7 +532,7 @@ def _epoch(self:BaseSampler, data:Sequence) -> list[list[int]]:
 def pad_batch(tensors:list[torch.Tensor], # one column of a batch: same number of dims, sizes may differ
               pad:int|float|None=0, # the padding value; None: sizes must all agree
              ) -> torch.Tensor:
-    "Stack `tensors` into one, padding every dimension at the end to the largest size, (B, *max_sizes)."
+    "Stack `tensors` into one (B, ...), padding each dimension at its end to the largest size in the batch."
     if all(t.shape == tensors[0].shape for t in tensors): return torch.stack(tensors)
     if pad is None: raise DataError(f"tensors of different sizes {sorted({tuple(t.shape) for t in tensors})[:3]}... and no padding value: give the field a padding_idx or the sampler a pad_index")
     if len({t.dim() for t in tensors}) > 1: raise DataError(f"cannot pad tensors with different numbers of dimensions {sorted({t.dim() for t in tensors})}")
@@ -573,7 +577,7 @@ class Batches:
 
 # %% ../nbs/02_data.ipynb #33da81c8
 @patch
-def sample(self:BaseSampler, data:Sequence, # a split (`dataset.train`) or any sequence of tuples of tensors
+def sample(self:BaseSampler, data:Sequence, # a split (dataset.train) or any sequence of tuples of tensors
            n_epochs:int=1, # passes over the data; -1: without end
           ) -> Batches:
     "Batches over `data` for `n_epochs`: tuples of tensors padded to the longest example of each batch."
@@ -591,5 +595,6 @@ def state_dict(self:BaseSampler) -> dict:
 
 @patch
 def load_state_dict(self:BaseSampler, state:dict):
+    "Restore the seed and generator state saved by `state_dict`."
     self.seed = state['seed']
     self.generator.set_state(state['generator'])

@@ -71,7 +71,7 @@ class TextField(Field):
     def __init__(self, tokenizer:str|Callable='whitespace', # 'whitespace', 'char', or a function str -> list[str]
                  lower:bool=False, # lowercase text before tokenising
                  min_freq:int=1, # keep only tokens seen at least this often in the training split
-                 max_size:int|None=None, # keep at most this many tokens (the most frequent), not counting `<pad>` and `<unk>`
+                 max_size:int|None=None, # keep at most this many tokens (the most frequent), not counting <pad> and <unk>
                  pad_token:str='<pad>', # the padding token, id 0
                  unk_token:str='<unk>', # the token every unknown word maps to, id 1
                 ):
@@ -229,8 +229,8 @@ def _is_uncased(tokenizer) -> bool:
 # %% ../nbs/01_fields.ipynb #9b1831a1
 class BertTextField(Field):
     "Text to BERT word-piece ids, `[CLS] … [SEP]`, with the pretrained model's own tokenizer."
-    def __init__(self, alias:str, # a Hugging Face id, a local folder, or 'all-MiniLM-L6-v2' (see `resolve_alias`)
-                 max_len:int=512, # longest output, special tokens included; longer text is cut before `[SEP]`
+    def __init__(self, alias:str, # a Hugging Face id, a local folder, or 'all-MiniLM-L6-v2' (see resolve_alias)
+                 max_len:int=512, # longest output, special tokens included; longer text is cut before [SEP]
                  lower:bool|None=None, # lowercase first; None: whatever the tokenizer does by itself
                 ):
         if not isinstance(max_len, int) or max_len < 2: raise FieldError(f"max_len must be an integer >= 2 (room for [CLS] and [SEP]), got {max_len!r}")
@@ -251,10 +251,14 @@ def process(self:BertTextField, text:str) -> torch.Tensor:
     return torch.tensor(ids, dtype=torch.long)
 
 @patch(as_prop=True)
-def vocab_size(self:BertTextField) -> int: return len(self.tokenizer)
+def vocab_size(self:BertTextField) -> int:
+    "The size of the tokenizer's vocabulary, added tokens included."
+    return len(self.tokenizer)
 
 @patch(as_prop=True)
-def padding_idx(self:BertTextField) -> int: return self.tokenizer.pad_token_id
+def padding_idx(self:BertTextField) -> int:
+    "The tokenizer's `[PAD]` id."
+    return self.tokenizer.pad_token_id
 
 @patch
 def decode(self:BertTextField, ids:torch.Tensor) -> str:
@@ -263,9 +267,9 @@ def decode(self:BertTextField, ids:torch.Tensor) -> str:
 
 # %% ../nbs/01_fields.ipynb #0233c1c2
 @patch(cls_method=True)
-def from_alias(cls:BertTextField, alias:str, # see `BertTextField`
-               lower:bool|None=None, # see `BertTextField`
-               max_len:int=512, # see `BertTextField`
+def from_alias(cls:BertTextField, alias:str, # see BertTextField
+               lower:bool|None=None, # see BertTextField
+               max_len:int=512, # see BertTextField
               ) -> BertTextField:
     "Build the field from a model alias: the factory the tutorial calls as `!BERTTextField.from_alias`."
     return cls(alias, max_len=max_len, lower=lower)
