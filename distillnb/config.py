@@ -136,18 +136,16 @@ class _Target:
         self.tag, self.fn, self.cls, self.factory = tag, fn, cls, factory
 
     @functools.cached_property
-    def signature(self):
-        try: return inspect.signature(self.fn)
-        except (TypeError, ValueError): return None
+    def _sig(self) -> tuple:
+        if self.factory is None and isinstance(self.fn, type): return _class_signature(self.fn)
+        try: sig = inspect.signature(self.fn)
+        except (TypeError, ValueError): return None, {}
+        return sig, _hints_of(self.fn, sig)
 
-    @functools.cached_property
-    def hints(self) -> dict:
-        f = self.fn.__init__ if self.factory is None and isinstance(self.fn, type) else self.fn
-        try: return typing.get_type_hints(getattr(f, '__func__', f))
-        except Exception:
-            sig = self.signature
-            return {n: p.annotation for n, p in sig.parameters.items()
-                    if p.annotation is not p.empty and not isinstance(p.annotation, str)} if sig else {}
+    @property
+    def signature(self): return self._sig[0]  # None when it cannot be read
+    @property
+    def hints(self) -> dict: return self._sig[1]
 
     @property
     def makes(self):
@@ -155,6 +153,49 @@ class _Target:
         if self.factory is None: return self.cls
         ret = self.hints.get('return')
         return ret if isinstance(ret, type) else self.cls
+
+# %% ../nbs/06_config.ipynb #cd2e247d
+def _hints_of(f, sig) -> dict:
+    "The type hints of `f`, or its readable annotations when they cannot be resolved."
+    try: return typing.get_type_hints(getattr(f, '__func__', f))
+    except Exception:
+        return {n: p.annotation for n, p in sig.parameters.items() if p.annotation is not p.empty and not isinstance(p.annotation, str)}
+
+def _passed_on(init) -> tuple|None:
+    "When `init` hands its `**kwargs` to `super().__init__` and uses them for nothing else: (positional count, names) it passes itself."
+    var = next((p.name for p in inspect.signature(init).parameters.values() if p.kind is _P.VAR_KEYWORD), None)
+    try: tree = ast.parse(textwrap.dedent(inspect.getsource(init)))
+    except (OSError, TypeError, SyntaxError): return None
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == '__init__'
+             and isinstance(n.func.value, ast.Call) and getattr(n.func.value.func, 'id', None) == 'super']
+    uses = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == var]
+    if len(calls) != 1 or len(uses) != 1 or any(isinstance(a, ast.Starred) for a in calls[0].args): return None
+    if not any(k.arg is None and k.value is uses[0] for k in calls[0].keywords): return None
+    return len(calls[0].args), {k.arg for k in calls[0].keywords if k.arg}
+
+# %% ../nbs/06_config.ipynb #c765ebce
+_P = inspect.Parameter
+_POS = (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)
+
+def _class_signature(cls:type) -> tuple:
+    "`(signature, type hints)` for calling `cls`, with `**kwargs` that only go on to the base `__init__` spelled out."
+    try: sig = inspect.signature(cls)
+    except (TypeError, ValueError): return None, {}
+    mro = cls.__mro__
+    owner = next((k for k in mro if '__init__' in vars(k)), object)
+    hints = _hints_of(owner.__init__, sig) if owner is not object else {}
+    ps = list(sig.parameters.values())
+    if owner is object or not any(p.kind is _P.VAR_KEYWORD for p in ps): return sig, hints
+    base = next((k for k in mro[mro.index(owner) + 1:] if '__init__' in vars(k)), object)
+    passed = _passed_on(owner.__init__)
+    bsig, bhints = _class_signature(base) if passed and base is not object else (None, {})
+    if bsig is None: return sig, hints
+    own = {p.name for p in ps}
+    extra = [p for i, p in enumerate(bsig.parameters.values())
+             if not (i < passed[0] and p.kind in _POS) and p.name not in passed[1] | own and p.kind is not _P.VAR_POSITIONAL]
+    kw = [p.replace(kind=_P.KEYWORD_ONLY) for p in extra if p.kind is not _P.VAR_KEYWORD]
+    new = [p for p in ps if p.kind is not _P.VAR_KEYWORD] + kw + [p for p in extra if p.kind is _P.VAR_KEYWORD]
+    return sig.replace(parameters=new), {**{p.name: bhints[p.name] for p in kw if p.name in bhints}, **hints}
 
 # %% ../nbs/06_config.ipynb #77f747bb
 class _Registry:
@@ -594,14 +635,12 @@ def _getattr(self:ConfigTree, obj, key:str, link:Link, trail:str):
     raise self._err(link, f"link !@ {link.raw}: {trail} is a {type(obj).__name__}, which has no attribute {key!r}"
                           f"{_did_you_mean(key, has + [n for n in dir(obj) if not n.startswith('_')])}; it has: {_listing(has)}")
 
-# %% ../nbs/06_config.ipynb #1ddfc07c
-_P = inspect.Parameter
-
+# %% ../nbs/06_config.ipynb #3a56b856
 def _bound(node:Schema) -> list:
     "`(parameter name, child)` for each argument of `node`: positional ones matched to the signature."
     sig = node.target.signature if node.target else None
     ps = list(sig.parameters.values()) if sig else []
-    pos = [p.name for p in ps if p.kind in (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)]
+    pos = [p.name for p in ps if p.kind in _POS]
     var = next((p.name for p in ps if p.kind is _P.VAR_POSITIONAL), None)
     return [(pos[i] if i < len(pos) else var, a) for i, a in enumerate(node.args)] + list(node.kwargs.items())
 
