@@ -175,6 +175,7 @@ def __getitem__(self:DataView, i:int|slice) -> tuple[torch.Tensor, ...]|DataView
 
 @patch
 def __iter__(self:DataView):
+    "Every example of the split, in order."
     for i in range(len(self)): yield self[i]
 
 @patch(as_prop=True)
