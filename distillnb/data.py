@@ -102,9 +102,11 @@ def _column(self:TabularDataset, name:str, c) -> int:
 # %% ../nbs/02_data.ipynb #42911611
 @patch
 def _columns(self:TabularDataset, name:str, cols, pos:int) -> list[int]:
-    "Which columns feed entry `name`: `cols` if given, else the column called `name`, else the one at position `pos`."
+    "Which columns feed entry `name`: `cols` if given, else the column called `name` (or `<prefix>_<column>`), else the one at position `pos`."
     if cols is None:
         if self.named_columns and name in self.named_columns: return [self.named_columns.index(name)]
+        suffix = [i for i, c in enumerate(self.named_columns or []) if name.endswith(f'_{c}')]
+        if len(suffix) == 1: return suffix
         if pos < self.n_columns: return [pos]
         raise DataError(f"transform entry '{name}' is number {pos+1} but the data has {self._describe()}: "
                         f"say which column it reads with `columns:` (a name or an index)")
