@@ -52,7 +52,7 @@ def _listing(names, limit:int=20) -> str:
 # %% ../nbs/06_config.ipynb #fe41ad12
 _USER_TAGS: dict = {}  # tag -> class or callable, from `register`
 
-def register(cls=None, # a class (or any callable) to build from YAML
+def register(cls:type|None=None, # a class (or any callable) to build from YAML
              tag:str|None=None, # its tag without `!`; default: the class's name
             ):
     "Make `cls` usable in YAML as `!tag`; works as a decorator. Registering a tag again replaces it."
