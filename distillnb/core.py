@@ -29,10 +29,12 @@ def seed_everything(seed:int, # the seed for python's `random`, numpy and torch 
 # %% ../nbs/00_core.ipynb #7279f89b
 def choose_device(device:str|torch.device='auto', # 'auto', 'cpu', 'cuda', 'cuda:1', 'mps' or a `torch.device`
                  ) -> torch.device:
-    "The `torch.device` to run on: with 'auto', the first GPU when CUDA is available, else the CPU."
+    "The `torch.device` to run on: with 'auto', `$DISTILLNB_DEVICE` when set, else the first GPU when CUDA is available, else the CPU."
     if isinstance(device, torch.device): device = str(device)
     if not isinstance(device, str):
         raise DistillnbError(f"device must be a string such as 'auto', 'cpu' or 'cuda', got {device!r}")
+    if device == 'auto' and os.environ.get('DISTILLNB_DEVICE', 'auto') != 'auto':
+        device = os.environ['DISTILLNB_DEVICE']  # e.g. `distillnb run --device cpu` for every stage
     if device == 'auto': return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     try: dev = torch.device(device)
     except RuntimeError:
