@@ -69,6 +69,9 @@ if [ "$INSTALLER" = uv ]; then
 else
   "$PY" -m pip install --quiet --disable-pip-version-check -e '.[dev]' $TORCH_SPEC
 fi
+# Compile the bytecode once: where PYTHONDONTWRITEBYTECODE is set nothing else caches it, and every
+# test process would recompile torch and transformers (~25 s each).
+"$PY" -m compileall -q -j 0 "$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null 2>&1 || true
 "$PY" -c 'import distillnb, nbdev' || die "the install finished but 'import distillnb' fails"
 echo "$want" > "$stamp"
 say "installed distillnb into $VENV with $INSTALLER in $(( $(date +%s) - start ))s"
