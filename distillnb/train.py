@@ -12,8 +12,10 @@ import torch
 from torch import nn, Tensor
 from torch.nn.utils.rnn import pad_sequence
 from fastcore.basics import patch
-from fastprogress.fastprogress import master_bar, progress_bar, format_time, ConsoleProgressBar
+from fastcore.imports import IN_NOTEBOOK
+from fastprogress.fastprogress import NBMasterBar, NBProgressBar, ConsoleMasterBar, ConsoleProgressBar, format_time
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from .core import DistillnbError, choose_device, seed_everything
 from .metrics import Metric, MeanMetric, Accuracy, as_metric
 
@@ -133,21 +135,70 @@ def compute_loss(self:Trainer, batch:tuple) -> Tensor:
     pred, target = self.forward(self.model, batch)
     return self.loss_fn(pred, target)
 
+# %% ../nbs/04_train.ipynb #b4079908
+_logger = logging.getLogger('distillnb.train')
+
+def _is_tty() -> bool: return bool(getattr(sys.stdout, 'isatty', lambda: False)())
+
+class _Rows:
+    "The step table as printed lines, for logs and captured output, where bars would only add noise."
+    widths = None
+    def update(self, val): pass
+    def write(self, line, table:bool=False):
+        if not table: return print(line)
+        if self.widths is None: self.widths = [max(len(c), 8) for c in line]  # the header sets the widths
+        print('  '.join(str(c).ljust(w) for c, w in zip(line, self.widths)).rstrip())
+
+def _in_ipython() -> bool:
+    "True inside IPython or Jupyter, where figures can be displayed."
+    return 'IPython' in sys.modules and sys.modules['IPython'].get_ipython() is not None
+
+def _fmt(k:str, v) -> str:
+    if k == 'step': return str(v)
+    if k == 'seconds': return f'{v:.1f}' if v < 60 else format_time(v)
+    if isinstance(v, float): return '-' if math.isnan(v) else f'{v:.3g}' if k == 'lr' else f'{v:.4f}'
+    return str(v)
+
+# %% ../nbs/04_train.ipynb #d9b01075
+@patch
+def _open_bars(self:Trainer):
+    "Start the bar over steps, once per trainer: HTML in Jupyter, text bars in a terminal, plain rows elsewhere."
+    if not self.progress or self._mb is not None: return
+    if not (IN_NOTEBOOK or _is_tty()): self._mb = _Rows(); return
+    self._mb = (NBMasterBar if IN_NOTEBOOK else ConsoleMasterBar)(range(self.max_steps))
+    self._mb.update(0)
+    if self._step: self._mb.update(self._step)  # a resumed run starts part-way
+
+@patch
+def _bar(self:Trainer, items, total:int, label:str):
+    "`items`, with a child progress bar under the step bar when there are bars."
+    if self._mb is None or isinstance(self._mb, _Rows): return items
+    pb = (NBProgressBar if IN_NOTEBOOK else ConsoleProgressBar)(items, total=total, parent=self._mb)
+    text = f'step {self._step + (label == "train")}/{self.max_steps} {label}'
+    if IN_NOTEBOOK: pb.comment = text  # a notebook bar shows a comment, a terminal bar a prefix
+    else: pb.prefix = text
+    return pb
+
+@patch
+def _log(self:Trainer, msg:str):
+    "A line for the reader (under the bars, or printed) and for `logging`."
+    _logger.info(msg)
+    if self._mb is not None: self._mb.write(msg)
+    elif self.progress: print(msg)
+
+@patch
+def _log_row(self:Trainer, row:dict):
+    cols = [k for k in row if k != 'examples/s']
+    _logger.info(' '.join(f'{k}={_fmt(k, row[k])}' for k in cols))
+    if self._mb is None: return
+    if not getattr(self._mb, '_header_written', False): self._mb.write(cols, table=True); self._mb._header_written = True
+    self._mb.write([_fmt(k, row[k]) for k in cols], table=True)
+
 # %% ../nbs/04_train.ipynb #452d8934
 def _batch_len(batch) -> int:
     "Number of examples in a batch: the first dimension of its first tensor."
     first = next(iter(batch.values())) if isinstance(batch, dict) else batch[0]
     return first.shape[0]
-
-@patch
-def _bar(self:Trainer, items, total:int, label:str):
-    "`items`, with a child progress bar under the step bar when progress is on."
-    if self._mb is None: return items
-    pb = progress_bar(items, total=total, parent=self._mb)
-    text = f'step {self._step + (label == "train")}/{self.max_steps} {label}'
-    if isinstance(pb, ConsoleProgressBar): pb.prefix = text  # a terminal shows a prefix, a notebook a comment
-    else: pb.comment = text
-    return pb
 
 # %% ../nbs/04_train.ipynb #3f268952
 @patch
@@ -237,7 +288,7 @@ def _train_step(self:Trainer):
             loss_sum += loss.detach() * n                    # stays on the device: no sync
         self._optimizer_step()                               # clip, step, zero_grad
         n_seen += sum(sizes)
-        if self._mb is not None and time.perf_counter() - shown > 1:  # one sync a second, for the bar only
+        if hasattr(bar, 'comment') and time.perf_counter() - shown > 1:  # one sync a second, for a live bar only
             bar.comment = f'train loss {loss_sum.item() / n_seen:.4f}'; shown = time.perf_counter()
     secs = time.perf_counter() - start
     self._step += 1
@@ -316,43 +367,6 @@ def _finish(self:Trainer):
         from IPython.display import display
         display(self.plot())
 
-# %% ../nbs/04_train.ipynb #b4079908
-_logger = logging.getLogger('distillnb.train')
-
-def _in_ipython() -> bool:
-    "True inside IPython or Jupyter, where figures can be displayed."
-    return 'IPython' in sys.modules and sys.modules['IPython'].get_ipython() is not None
-
-def _fmt(k:str, v) -> str:
-    if k == 'step': return str(v)
-    if k == 'seconds': return format_time(v)
-    if isinstance(v, float): return '-' if math.isnan(v) else f'{v:.3g}' if k == 'lr' else f'{v:.4f}'
-    return str(v)
-
-# %% ../nbs/04_train.ipynb #d9b01075
-@patch
-def _open_bars(self:Trainer):
-    "Start the bar over steps (once per trainer), with the table header."
-    if not self.progress or self._mb is not None: return
-    self._mb = master_bar(range(self.max_steps))
-    self._mb.update(0)
-    if self._step: self._mb.update(self._step)  # a resumed run starts part-way
-
-@patch
-def _log(self:Trainer, msg:str):
-    "A line for the reader (under the bars, or printed) and for `logging`."
-    _logger.info(msg)
-    if self._mb is not None: self._mb.write(msg)
-    elif self.progress: print(msg)
-
-@patch
-def _log_row(self:Trainer, row:dict):
-    cols = [k for k in row if k != 'examples/s']
-    _logger.info(' '.join(f'{k}={_fmt(k, row[k])}' for k in cols))
-    if self._mb is None: return
-    if not getattr(self._mb, '_header_written', False): self._mb.write(cols, table=True); self._mb._header_written = True
-    self._mb.write([_fmt(k, row[k]) for k in cols], table=True)
-
 # %% ../nbs/04_train.ipynb #ed28bc95
 def plot_history(history:list[dict], # `Trainer.history`
                  best_step:int|None=None, # marked with a dotted line when given
@@ -369,6 +383,7 @@ def plot_history(history:list[dict], # `Trainer.history`
     for ax, name in ((ax_loss, 'loss'), (ax_metric, 'validation metric')):
         if best_step is not None: ax.axvline(best_step, color='grey', ls=':', label=f'best (step {best_step})')
         ax.set_xlabel('step'); ax.set_ylabel(name); ax.legend(); ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if title: fig.suptitle(title)
     return fig
 
@@ -459,7 +474,10 @@ def load_checkpoint(self:Trainer, path:str|Path|None=None, # default: `save_dir/
     if path is None or not path.exists(): raise DistillnbError(f"no checkpoint at {path}: train from scratch, or point to a checkpoint.pt")
     try: state = torch.load(path, map_location='cpu', weights_only=True)
     except Exception:  # a scheduler whose state holds more than tensors and numbers; the file is our own
-        state = torch.load(path, map_location='cpu', weights_only=False)
+        try: state = torch.load(path, map_location='cpu', weights_only=False)
+        except Exception as e: raise DistillnbError(f"{path} is not a readable checkpoint ({type(e).__name__}): delete it to train from scratch") from None
+    if not isinstance(state, dict) or state.get('format') != 1:
+        raise DistillnbError(f"{path} was not written by Trainer.save_checkpoint: point to a trainer's checkpoint.pt")
     self.load_state_dict(state)
     self._log(f'resumed from {path} after step {self._step}/{self.max_steps}')
     return self._step
