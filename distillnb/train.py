@@ -101,13 +101,19 @@ def _check_args(self:Trainer):
     if not any(id(p) in owned for g in self.optimizer.param_groups for p in g['params']):
         raise DistillnbError("the optimizer holds none of the model's parameters: build it on model.trainable_params of this same model")
 
+# %% ../nbs/04_train.ipynb #7c14ac32
+@patch(as_prop=True)
+def train_data(self:Trainer):
+    "The examples a training epoch draws from: `dataset.train`; subclasses may extend it."
+    return self.dataset.train
+
 # %% ../nbs/04_train.ipynb #eaa828db
 @patch
 def _plan_steps(self:Trainer):
     "Work out `iter_per_step` from `epoch_per_step` (or the reverse), as Flambé did."
-    self.n_batches = _n_batches(self.train_sampler, self.dataset.train)
+    self.n_batches = _n_batches(self.train_sampler, self.train_data)
     if self.n_batches == 0:
-        raise DistillnbError(f"the train sampler makes no batch from {len(self.dataset.train)} examples: lower batch_size or set drop_last=False")
+        raise DistillnbError(f"the train sampler makes no batch from {len(self.train_data)} examples: lower batch_size or set drop_last=False")
     if self.iter_per_step is None:
         per_epoch = self.n_batches // self.batches_per_iter
         if per_epoch == 0:
@@ -121,6 +127,7 @@ def batch_to_device(self:Trainer, batch:tuple) -> tuple:
     "Move one batch (a tuple of tensors) to the trainer's device; override for other batch types."
     return tuple(t.to(self.device, non_blocking=True) for t in batch)
 
+# %% ../nbs/04_train.ipynb #e8fa5d9a
 @patch
 def forward(self:Trainer, model:nn.Module, batch:tuple) -> tuple[Tensor, Tensor]:
     "`(pred, target)` of `model` on one batch: Flambé's convention, `model(*batch)`."
@@ -129,6 +136,7 @@ def forward(self:Trainer, model:nn.Module, batch:tuple) -> tuple[Tensor, Tensor]
         raise DistillnbError(f"{type(model).__name__}(*batch) must return (pred, target) when the batch holds the target, got {type(out).__name__}")
     return out
 
+# %% ../nbs/04_train.ipynb #e0057377
 @patch
 def compute_loss(self:Trainer, batch:tuple) -> Tensor:
     "The training loss of one batch already on the device, a scalar mean over its examples."
@@ -244,14 +252,14 @@ def _set_sampler_state(sampler, state:dict):
     if 'state_dict' in state: return sampler.load_state_dict(state['state_dict'])
     for k, v in state.items(): getattr(sampler, k).set_state(v)
 
-# %% ../nbs/04_train.ipynb #7c14ac32
+# %% ../nbs/04_train.ipynb #a65d0ecf
 @patch
 def _epochs(self:Trainer) -> Iterator[tuple]:
     "Training batches forever, one `sample()` epoch after another; remembers how each epoch began."
     while True:
         self._epoch_start = {'rng': _rng_state(), 'sampler': _sampler_state(self.train_sampler), 'drawn': self._batches_drawn}
         n = 0
-        for batch in self.train_sampler.sample(self.dataset.train, n_epochs=1):
+        for batch in self.train_sampler.sample(self.train_data, n_epochs=1):
             n += 1; yield batch
         if n == 0: raise DistillnbError("the train sampler gave no batch for an epoch: check its batch_size and drop_last")
 
