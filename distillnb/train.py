@@ -292,7 +292,7 @@ def _train_step(self:Trainer):
         sizes = [_batch_len(b) for b in batches]
         for batch, n in zip(batches, sizes):
             loss = self.compute_loss(batch)                  # forward + loss
-            (loss * (n / sum(sizes))).backward()             # backward; weights sum to 1 over the iteration
+            (loss * (n / sum(sizes)) if len(batches) > 1 else loss).backward()  # weights sum to 1 per iteration
             loss_sum += loss.detach() * n                    # stays on the device: no sync
         self._optimizer_step()                               # clip, step, zero_grad
         n_seen += sum(sizes)
