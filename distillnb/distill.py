@@ -4,19 +4,39 @@
 
 # %% ../nbs/05_distill.ipynb #cc697414
 from __future__ import annotations
+import time
 import torch
 import torch.nn.functional as F
+from torch import nn
+from fastcore.basics import patch
+from fastprogress.fastprogress import progress_bar
+from .core import DistillnbError
+from .train import Trainer
+from .data import pad_batch
+from .fields import LabelField
 
 # %% auto #0
-__all__ = ['distillation_loss']
+__all__ = ['distillation_loss', 'DistillationTrainer', 'unlabelled']
 
 # %% ../nbs/05_distill.ipynb #13a38c82
+def _hard_loss(log_p, target, ignore_index:int, loss_fn=None):
+    "Mean hard loss over the labelled rows; 0 when there are none. Plain NLL needs no host sync."
+    labelled = target != ignore_index
+    plain = loss_fn is None or (type(loss_fn) is torch.nn.NLLLoss and loss_fn.weight is None)
+    if plain:  # sum over labelled rows / their count, computed on the device
+        nll = F.nll_loss(log_p, target.masked_fill(~labelled, 0), reduction='none') * labelled
+        return nll.sum() / labelled.sum().clamp(min=1)
+    if not labelled.any(): return log_p.new_zeros(())
+    return loss_fn(log_p[labelled], target[labelled])
+
+# %% ../nbs/05_distill.ipynb #2b5944b0
 def distillation_loss(student_out:torch.Tensor, # student scores (B, C): logits or log-probabilities
                       teacher_out:torch.Tensor, # teacher scores (B, C): logits or log-probabilities
                       target:torch.Tensor|None=None, # gold labels (B,); -100 (or `None` for all) marks unlabelled rows
                       alpha_kl:float=0.5, # weight of the soft term, α in [0, 1]; 0 is plain supervised training
                       temperature:float=1.0, # T > 0 softens both distributions; T² rescales the soft term's gradient
                       ignore_index:int=-100, # label value for rows that have no gold label
+                      hard_loss_fn=None, # `f(log_probs, target)` for the hard term; default `NLLLoss` (the trainer passes its `loss_fn`)
                      ) -> torch.Tensor: # scalar loss
     "`(1-α)·NLL(target | student) + α·T²·KL(softmax(teacher/T) ‖ softmax(student/T))`, KL averaged over the batch."
     if not 0 <= alpha_kl <= 1: raise ValueError(f"alpha_kl must be in [0, 1], got {alpha_kl}")
@@ -25,11 +45,182 @@ def distillation_loss(student_out:torch.Tensor, # student scores (B, C): logits 
         raise ValueError(f"student and teacher outputs differ in shape: {tuple(student_out.shape)} vs {tuple(teacher_out.shape)}")
     teacher_out = teacher_out.detach()
     loss = student_out.new_zeros(())
-    if alpha_kl < 1 and target is not None and (target != ignore_index).any():
-        loss = loss + (1 - alpha_kl) * F.nll_loss(F.log_softmax(student_out, -1), target, ignore_index=ignore_index)
+    if alpha_kl < 1 and target is not None:
+        loss = loss + (1 - alpha_kl) * _hard_loss(F.log_softmax(student_out, -1), target, ignore_index, hard_loss_fn)
     if alpha_kl > 0:
         log_p_s = F.log_softmax(student_out / temperature, -1)
         log_p_t = F.log_softmax(teacher_out / temperature, -1)
         kl = F.kl_div(log_p_s, log_p_t, reduction='batchmean', log_target=True)
         loss = loss + alpha_kl * temperature**2 * kl
     return loss
+
+# %% ../nbs/05_distill.ipynb #90e19cfa
+def _column_indices(spec, columns:tuple, # the dataset's column names, in example order
+                    what:str) -> list[int]|None:
+    "Positions in an example for `spec`: None (all), indices, or field names; a bad entry is one line."
+    if spec is None: return None
+    spec = [spec] if isinstance(spec, (int, str)) else list(spec)
+    out = []
+    for c in spec:
+        if isinstance(c, str):
+            if c not in columns:
+                raise DistillnbError(f"{what} names column {c!r}, but the dataset's columns are {list(columns)}: use one of those names or an index")
+            out.append(columns.index(c))
+        elif isinstance(c, int) and not isinstance(c, bool) and -len(columns) <= c < len(columns): out.append(c % len(columns))
+        else: raise DistillnbError(f"{what} has {c!r}, which is neither a column name nor an index below {len(columns)}: columns are {list(columns)}")
+    return out
+
+# %% ../nbs/05_distill.ipynb #42d2c976
+class _WithTeacher:
+    "A split whose examples carry the teacher's cached output as one more column, shaped (1, C)."
+    def __init__(self, data, outputs:torch.Tensor): # outputs (N, C), row i for example i
+        self.data, self.outputs = data, outputs
+        self.pad_values = (*getattr(data, 'pad_values', [0] * len(data[0])), 0.0)
+        self.columns = (*getattr(data, 'columns', range(len(data[0]))), 'teacher_output')
+    def __len__(self): return len(self.data)
+    def __getitem__(self, i): return (*self.data[i], self.outputs[i:i + 1])
+
+class _Joined:
+    "Two sequences of examples, one after the other (training examples, then transfer examples)."
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+        self.pad_values, self.columns = getattr(a, 'pad_values', None), getattr(a, 'columns', None)
+    def __len__(self): return len(self.a) + len(self.b)
+    def __getitem__(self, i): return self.a[i] if i < len(self.a) else self.b[i - len(self.a)]
+
+# %% ../nbs/05_distill.ipynb #ad37b851
+class DistillationTrainer(Trainer):
+    "Trains `student_model` on `(1-α)·hard loss + α·T²·KL(teacher ‖ student)`; the teacher is frozen, in eval mode."
+    def __init__(self, dataset, train_sampler, val_sampler,
+                 teacher_model:nn.Module, # the trained teacher, e.g. `!@ finetune.model`
+                 student_model:nn.Module, # the model to train
+                 loss_fn, metric_fn, optimizer, # as for `Trainer`; `loss_fn` is the hard-label loss, e.g. `NLLLoss`
+                 alpha_kl:float=0.5, # weight of the soft term
+                 temperature:float=1.0, # softens both distributions
+                 teacher_columns:list|None=None, # example columns (names or indices) the teacher takes; None: all
+                 student_columns:list|None=None, # example columns the student takes; None: all
+                 cache_teacher:bool|None=None, # compute the teacher's outputs once; None: yes unless the data says it changes each epoch
+                 transfer_data=None, # extra examples for the soft term only; their label is -100 (see `unlabelled`)
+                 **kwargs): # every other `Trainer` argument
+        self.teacher_model, self.alpha_kl, self.temperature = teacher_model, alpha_kl, temperature
+        self.transfer_data, self._cache = transfer_data, None
+        distillation_loss(torch.zeros(1, 2), torch.zeros(1, 2), None, alpha_kl, temperature)  # checks α and T at once
+        super().__init__(dataset, train_sampler, val_sampler, student_model, loss_fn, metric_fn, optimizer, **kwargs)
+        columns = tuple(getattr(dataset.train, 'columns', None) or getattr(dataset, 'columns', range(len(dataset.train[0]))))
+        self.teacher_columns = _column_indices(teacher_columns, columns, 'teacher_columns')
+        self.student_columns = _column_indices(student_columns, columns, 'student_columns')
+        self.cache_teacher = (not getattr(dataset.train, 'dynamic', False)) if cache_teacher is None else bool(cache_teacher)
+        self.teacher_scores = None
+        self._prepare_teacher()
+
+    @property
+    def student_model(self) -> nn.Module: return self.model
+
+# %% ../nbs/05_distill.ipynb #3f2e3960
+@patch
+def _prepare_teacher(self:DistillationTrainer):
+    "Eval mode, no gradients, on the trainer's device: the teacher only answers questions."
+    t = self.teacher_model
+    if t is self.model: raise DistillnbError("teacher_model and student_model are the same object: link the student to its own model")
+    t.eval().requires_grad_(False).to(self.device)
+    shared = {id(p) for p in t.parameters()} & {id(p) for g in self.optimizer.param_groups for p in g['params']}
+    if shared: raise DistillnbError(f"the optimizer holds {len(shared)} of the teacher's parameters: build it on the student's trainable_params only")
+
+# %% ../nbs/05_distill.ipynb #c2da4c23
+@patch(as_prop=True)
+def train_data(self:DistillationTrainer):
+    "The examples a training epoch draws from: the training split, then the transfer data; with the teacher's outputs once cached."
+    data = self.dataset.train if self.transfer_data is None else _Joined(self.dataset.train, self.transfer_data)
+    return data if self._cache is None else _WithTeacher(data, self._cache)
+
+@patch
+def _select(self:DistillationTrainer, batch:tuple, cols:list|None) -> tuple:
+    return batch if cols is None else tuple(batch[i] for i in cols)
+
+@patch
+def forward(self:DistillationTrainer, model:nn.Module, batch:tuple):
+    "`(pred, target)` of `model` on its own columns of `batch`: the teacher's or the student's."
+    cols = self.teacher_columns if model is self.teacher_model else self.student_columns
+    return Trainer.forward(self, model, self._select(batch, cols))
+
+# %% ../nbs/05_distill.ipynb #9f50e297
+@patch
+def teacher_outputs(self:DistillationTrainer, batch:tuple) -> torch.Tensor:
+    "The teacher's scores (B, C) for a batch on the device, under `inference_mode`."
+    with torch.inference_mode(): return self.forward(self.teacher_model, batch)[0]
+
+@patch
+def compute_loss(self:DistillationTrainer, batch:tuple) -> torch.Tensor:
+    "The distillation loss of one batch: the teacher's outputs come from the cache column when there is one."
+    if self._cache is not None: batch, teacher = batch[:-1], batch[-1][:, 0]        # (B, C)
+    else: teacher = self.teacher_outputs(batch)
+    student, target = self.forward(self.model, batch)
+    hard = self.loss_fn if self.alpha_kl < 1 else None
+    return distillation_loss(student, teacher.clone(), target, self.alpha_kl, self.temperature, hard_loss_fn=hard)
+
+# %% ../nbs/05_distill.ipynb #f06803ea
+@patch
+def _fill_cache(self:DistillationTrainer):
+    "Run the teacher once over the training (and transfer) examples, in order, and keep its outputs."
+    data, bs = self.train_data, getattr(self.val_sampler, 'batch_size', 64)
+    outs, order = [], range(0, len(data), bs)
+    bar = progress_bar(order, parent=self._mb) if self.progress else order
+    if self.progress and self._mb is None: bar.comment = 'teacher outputs'
+    start = time.perf_counter()
+    for i in bar:
+        examples = [data[j] for j in range(i, min(i + bs, len(data)))]
+        batch = tuple(pad_batch([ex[c] for ex in examples], p) for c, p in enumerate(_pads(data)))
+        outs.append(self.teacher_outputs(self.batch_to_device(batch)).float().cpu())
+    self._cache = torch.cat(outs)
+    self._log(f'teacher outputs cached for {len(data)} examples in {time.perf_counter() - start:.1f}s')
+
+def _pads(data) -> list:
+    pads = getattr(data, 'pad_values', None)
+    return list(pads) if pads is not None else [0] * len(data[0])
+
+# %% ../nbs/05_distill.ipynb #0bab67bd
+@patch
+def run(self:DistillationTrainer) -> bool:
+    "As `Trainer.run`; before the first step, score the teacher on the validation split and fill the cache."
+    if self._step < self.max_steps and self.teacher_scores is None:
+        self._open_bars()
+        self.teacher_scores = self.evaluate(self.teacher_model)
+        self._log(f"teacher: val loss {self.teacher_scores['loss']:.4f}, " + ', '.join(
+            f'{k} {v:.4f}' for k, v in self.teacher_scores.items() if k != 'loss'))
+    if self._step < self.max_steps and self.cache_teacher and self._cache is None: self._fill_cache()
+    return Trainer.run(self)
+
+@patch
+def _validate(self:DistillationTrainer):
+    "`Trainer._validate`, with the teacher's score beside the student's in each row of the history."
+    Trainer._validate(self)
+    if self.teacher_scores:
+        row = self.history[-1]
+        for k, v in self.teacher_scores.items():
+            if k != 'loss': row[f'val {k} (teacher)'] = v
+
+# %% ../nbs/05_distill.ipynb #fc8d6a92
+@patch
+def load_state_dict(self:DistillationTrainer, state:dict):
+    "As `Trainer.load_state_dict`, with the teacher's outputs cached first so that replayed batches carry them."
+    if self.cache_teacher and self._cache is None: self._fill_cache()
+    Trainer.load_state_dict(self, state)
+
+# %% ../nbs/05_distill.ipynb #d02d7d65
+def unlabelled(dataset, # a `TabularDataset` whose fields will read `texts`
+               texts:list[str], # sentences with no gold label: augmented, or from elsewhere
+               ignore_index:int=-100, # the label the distillation loss reads as "no label"
+              ) -> list[tuple]:
+    "Examples in `dataset`'s column layout for `texts`, with the label set to `ignore_index`: transfer data."
+    hooks = getattr(dataset, '_hooks', None)
+    if hooks is None: raise DistillnbError(f"unlabelled() needs a TabularDataset, got {type(dataset).__name__}")
+    width = max(c for _, _, cols in hooks for c in cols) + 1
+    out = []
+    for text in texts:
+        row, ex = (text,) * width, []
+        for name, field, cols in hooks:
+            if isinstance(field, LabelField): ex.append(torch.tensor(ignore_index)); continue
+            res = field.process(*(row[c] for c in cols))
+            ex.extend(res if isinstance(res, tuple) else (res,))
+        out.append(tuple(ex))
+    return out
