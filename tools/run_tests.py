@@ -27,7 +27,9 @@ def main():
     from nbdev.test import test_nb, _keep_file
 
     cfg = get_config()
-    files = nbglob(args.path, as_path=True) if args.path else nbglob(cfg.nbs_path, as_path=True)
+    if args.path and any(ch in args.path for ch in '*?['):  # a glob such as 'nbs/0[45]*.ipynb'
+        files = sorted(p for p in Path().glob(args.path) if p.suffix == '.ipynb')
+    else: files = nbglob(args.path or cfg.nbs_path, as_path=True)
     files = [f.absolute() for f in sorted(files) if _keep_file(f, '.notest')]
     if not files: sys.exit(f'no notebooks matched {args.path or cfg.nbs_path}')
     skip, force = cfg.tst_flags.split(), args.flags.split()
