@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_experiment.ipynb #d077ee34
 from __future__ import annotations
-import contextlib, difflib, functools, inspect, itertools, json, os, re, shutil, time, zlib
+import contextlib, difflib, functools, inspect, json, os, re, shutil, time, zlib
 from pathlib import Path
 from fastcore.basics import patch
 from .core import DistillnbError, seed_everything, choose_device
@@ -34,7 +34,7 @@ def _check_flag(value, what:str, hint:str='') -> bool:
 # %% ../nbs/07_experiment.ipynb #56f441b8
 def _check_pipeline(pipeline) -> dict:
     if not isinstance(pipeline, dict) or not pipeline:
-        raise ExperimentError("pipeline must be a non-empty dict of stage name -> object (or a function that builds it), "
+        raise ExperimentError("pipeline must be a non-empty dict of stage name -> object (or a recipe that builds it), "
                               f"or a config from load_config; got {pipeline!r:.60}")
     return dict(pipeline)
 
@@ -127,8 +127,10 @@ def _difference(old:dict, new:dict) -> str:
     a, b = old.get('config'), new.get('config')
     if (a is None) != (b is None): return f"one was run from {'a config' if a else 'Python objects'}, this one from {'a config' if b else 'Python objects'}"
     a, b = (a or '').splitlines(), (b or '').splitlines()
-    for i, (x, y) in enumerate(itertools.zip_longest(a, b, fillvalue='')):
-        if x != y: return f"config differs at {_yaml_path(b if y else a, i)}: {x.strip()!r} there, {y.strip()!r} here"
+    for op, i, _, j, _ in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == 'insert': return f"config differs at {_yaml_path(b, j)}: {b[j].strip()!r} here, not there"
+        if op == 'delete': return f"config differs at {_yaml_path(a, i)}: {a[i].strip()!r} there, not here"
+        if op == 'replace': return f"config differs at {_yaml_path(b, j)}: {a[i].strip()!r} there, {b[j].strip()!r} here"
     return ''
 
 # %% ../nbs/07_experiment.ipynb #fdbecb8d
@@ -280,7 +282,7 @@ def run(self:Experiment) -> Experiment:
     self._prepare_folder()
     self._start, self.results = time.perf_counter(), {}
     with env_vars(DISTILLNB_DEVICE=None if self.device == 'auto' else self.device):
-        print(f"experiment {self.name!r} in {self.folder}: seed {self.seed}, device {choose_device('auto')}"
+        print(f"experiment {self.name!r} in {self.folder}: {'no seed' if self.seed is None else f'seed {self.seed}'}, device {choose_device('auto')}"
               + (', resuming' if self.resume else ''), flush=True)
         try:
             for i, name in enumerate(self.stage_names): self._run_stage(i, name)
