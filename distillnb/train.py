@@ -152,6 +152,7 @@ class _Rows:
     "The step table as printed lines, for logs and captured output, where bars would only add noise."
     widths = None
     def update(self, val): pass
+    def add_child(self, child): pass  # a fastprogress bar given this as parent stays silent
     def write(self, line, table:bool=False):
         if not table: return print(line)
         if self.widths is None: self.widths = [max(len(c), 8) for c in line]  # the header sets the widths
