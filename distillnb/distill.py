@@ -9,7 +9,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from fastcore.basics import patch
-from fastprogress.fastprogress import progress_bar
 from .core import DistillnbError
 from .train import Trainer
 from .data import pad_batch
@@ -164,10 +163,8 @@ def _fill_cache(self:DistillationTrainer):
     "Run the teacher once over the training (and transfer) examples, in order, and keep its outputs."
     data, bs = self.train_data, getattr(self.val_sampler, 'batch_size', 64)
     outs, order = [], range(0, len(data), bs)
-    bar = progress_bar(order, parent=self._mb) if self.progress else order
-    if self.progress and self._mb is None: bar.comment = 'teacher outputs'
     start = time.perf_counter()
-    for i in bar:
+    for i in self._bar(order, len(order), 'teacher outputs'):
         examples = [data[j] for j in range(i, min(i + bs, len(data)))]
         batch = tuple(pad_batch([ex[c] for ex in examples], p) for c, p in enumerate(_pads(data)))
         outs.append(self.teacher_outputs(self.batch_to_device(batch)).float().cpu())
