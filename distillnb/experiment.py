@@ -219,7 +219,7 @@ def _restore(self:Experiment, name:str, stage) -> tuple:
     if done and ckpt is not None: return True, 'restored (finished earlier)'
     if done and not runs: return True, 'built again (finished earlier)'
     if ckpt is not None: return False, 'continued' + (f' after step {step}' if isinstance(step, int) else '')
-    return False, 'ran again (it keeps no checkpoint)' if done else ''
+    return False, 'ran again (no checkpoint)' if done else ''
 
 # %% ../nbs/07_experiment.ipynb #3f73e933
 def _metric(stage) -> tuple:
@@ -241,7 +241,7 @@ def _report(self:Experiment, i:int, name:str, stage, status:str, how:str, steps:
     res = {'stage': name, 'class': type(stage).__name__, 'status': status, 'how': how, 'steps': steps,
            'seconds': round(time.perf_counter() - start, 3), 'metric_name': metric_name, 'metric': metric}
     w = max(map(len, self.stage_names))
-    print(f"[{i + 1}/{len(self.stage_names)}] {name:<{w}}  {res['class']:<20} {how:<30} {_duration(res['seconds']):>7}"
+    print(f"[{i + 1}/{len(self.stage_names)}] {name:<{w}}  {res['class']:<20} {how:<36} {_duration(res['seconds']):>7}"
           + (f"  {metric_name} {metric:.4f}" if metric is not None else ''), flush=True)
     self.results[name] = res
     _write_json(self.folder / name / 'result.json', res)
