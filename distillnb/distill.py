@@ -198,10 +198,16 @@ def _validate(self:DistillationTrainer):
 
 # %% ../nbs/05_distill.ipynb #fc8d6a92
 @patch
+def state_dict(self:DistillationTrainer) -> dict:
+    "`Trainer.state_dict`, plus the teacher's validation scores (so a resumed run does not score it again)."
+    return {**Trainer.state_dict(self), 'teacher_scores': self.teacher_scores}
+
+@patch
 def load_state_dict(self:DistillationTrainer, state:dict):
-    "As `Trainer.load_state_dict`, with the teacher's outputs cached first so that replayed batches carry them."
-    if self.cache_teacher and self._cache is None: self._fill_cache()
+    "As `Trainer.load_state_dict`; an unfinished run caches the teacher's outputs first, so replayed batches carry them."
+    if self.cache_teacher and self._cache is None and state['counters']['step'] < self.max_steps: self._fill_cache()
     Trainer.load_state_dict(self, state)
+    self.teacher_scores = state.get('teacher_scores') or self.teacher_scores
 
 # %% ../nbs/05_distill.ipynb #d02d7d65
 def unlabelled(dataset, # a `TabularDataset` whose fields will read `texts`
