@@ -48,7 +48,7 @@ class Module(nn.Module):
 # %% ../nbs/03_models.ipynb #b318ad02
 class Embeddings(Module, nn.Embedding):
     "A table of `num_embeddings` vectors of size `embedding_dim`: token ids (B, T) -> (B, T, `embedding_dim`)."
-    def __init__(self, num_embeddings:int, # vocabulary size, e.g. `!@ dataset.text.vocab_size`
+    def __init__(self, num_embeddings:int, # vocabulary size, e.g. !@ dataset.text.vocab_size
                  embedding_dim:int, # size of each vector
                  padding_idx:int|None=0, # the padding id: its row starts at zero and never gets a gradient
                  freeze:bool=False, # keep the table fixed during training
@@ -75,8 +75,8 @@ def _embedding_matrix(source) -> Tensor:
     return w.detach()
 
 @patch(cls_method=True)
-def from_pretrained(cls:Embeddings, embeddings, # a (V, E) tensor, an `nn.Embedding`, or a model with `get_input_embeddings()`
-                    freeze:bool=True, # keep the copied vectors fixed (as `nn.Embedding.from_pretrained` does)
+def from_pretrained(cls:Embeddings, embeddings, # a (V, E) tensor, an nn.Embedding, or a model with get_input_embeddings()
+                    freeze:bool=True, # keep the copied vectors fixed (as nn.Embedding.from_pretrained does)
                     padding_idx:int|None=0, # the padding id; its row gets no gradient
                    ) -> Embeddings:
     "`Embeddings` that start as a copy of `embeddings`, e.g. a BERT teacher's word-piece vectors."
@@ -152,7 +152,7 @@ class MaxPooling(Pooling):
 POOLINGS = {'first': FirstPooling, 'last': LastPooling, 'sum': SumPooling, 'avg': AvgPooling,
             'mean': AvgPooling, 'average': AvgPooling, 'max': MaxPooling}
 
-def get_pooling(pooling:str|nn.Module|None, # a name in `POOLINGS`, a pooling module, or None
+def get_pooling(pooling:str|nn.Module|None, # a name in POOLINGS, a pooling module, or None
                 bidirectional:bool=False, # for 'last': the features come from a bidirectional RNN
                ) -> nn.Module|None:
     "The pooling module for `pooling`; a module (or None) is returned as is."
@@ -181,9 +181,9 @@ class RNNEncoder(Module):
                  n_layers:int=1, # stacked layers
                  rnn_type:str='lstm', # 'lstm', 'gru' or 'sru'
                  dropout:float=0., # dropout between layers (none with one layer)
-                 bidirectional:bool=False, # also read right to left; doubles `output_size`
+                 bidirectional:bool=False, # also read right to left; doubles output_size
                  fast_cpu:bool=True, # sru only: train on the CPU with distillnb's recurrence (see 03a_sru)
-                 **sru_kwargs, # sru only: more `sru.SRU` options, e.g. layer_norm, highway_bias, rescale
+                 **sru_kwargs, # sru only: more sru.SRU options, e.g. layer_norm, highway_bias, rescale
                 ):
         super().__init__()
         for name in ('input_size', 'hidden_size', 'n_layers'): _positive_int('RNNEncoder', name, locals()[name])
@@ -216,9 +216,9 @@ def _build_rnn(rnn_type, input_size, hidden_size, n_layers, dropout, bidirection
 def _right_padded(mask:Tensor) -> bool: return not (mask[:, 1:] & ~mask[:, :-1]).any()
 
 @patch
-def forward(self:RNNEncoder, data:Tensor, # (B, T, `input_size`)
+def forward(self:RNNEncoder, data:Tensor, # (B, T, input_size)
             padding_mask:Tensor|None=None, # (B, T), True at real tokens
-           ) -> Tensor: # (B, T, `output_size`), zeros at padding
+           ) -> Tensor: # (B, T, output_size), zeros at padding
     "Encode every token; padding never reaches a real token's output, in either direction."
     if data.dim() != 3 or data.shape[-1] != self.input_size:
         raise ModelError(f"RNNEncoder expects (batch, time, {self.input_size}) inputs but got {tuple(data.shape)}: "
@@ -244,9 +244,9 @@ class PooledRNNEncoder(Module):
                  n_layers:int=1, # stacked layers
                  rnn_type:str='lstm', # 'lstm', 'gru' or 'sru'
                  dropout:float=0., # dropout between layers
-                 bidirectional:bool=False, # also read right to left; doubles `output_size`
+                 bidirectional:bool=False, # also read right to left; doubles output_size
                  pooling:str|nn.Module='last', # 'last', 'first', 'sum', 'avg', 'max' or a pooling module
-                 **kwargs, # more `RNNEncoder` arguments (fast_cpu, sru options)
+                 **kwargs, # more RNNEncoder arguments (fast_cpu, sru options)
                 ):
         super().__init__()
         self.rnn = RNNEncoder(input_size, hidden_size, n_layers, rnn_type, dropout, bidirectional, **kwargs)
@@ -283,7 +283,7 @@ def _takes_mask(encoder:nn.Module) -> bool:
 # %% ../nbs/03_models.ipynb #cd221f80
 class Embedder(Module):
     "Token ids (B, T) -> embedding -> dropout -> encoder (told where the padding is) -> optional pooling."
-    def __init__(self, embedding:nn.Module, # token ids (B, T) -> (B, T, E), e.g. `Embeddings`
+    def __init__(self, embedding:nn.Module, # token ids (B, T) -> (B, T, E), e.g. Embeddings
                  encoder:nn.Module|None=None, # (B, T, E) [, padding_mask] -> (B, T, H) or (B, H)
                  pooling:str|nn.Module|None=None, # 'last', 'first', 'sum', 'avg', 'max', a module, or None
                  embedding_dropout:float=0., # dropout on the embedded tokens
@@ -304,8 +304,8 @@ class Embedder(Module):
 
 # %% ../nbs/03_models.ipynb #cbcbc0bd
 @patch
-def forward(self:Embedder, data:Tensor, # token ids (B, T), padded with `padding_idx`
-           ) -> Tensor: # (B, T, `output_size`), or (B, `output_size`) when something pools
+def forward(self:Embedder, data:Tensor, # token ids (B, T), padded with padding_idx
+           ) -> Tensor: # (B, T, output_size), or (B, output_size) when something pools
     "Embed, drop out, encode and pool; the padding mask is `data != padding_idx`."
     mask = None if self.padding_idx is None else data != self.padding_idx        # (B, T)
     out = self.dropout(self.embedding(data))                                      # (B, T, E)
@@ -368,7 +368,7 @@ def _pad_id(alias:str, model) -> int:
 # %% ../nbs/03_models.ipynb #bca3952a
 class BertEmbedder(Module):
     "A pretrained BERT-style encoder (`transformers.AutoModel` through `load_model`): token ids (B, T) -> (B, H) or (B, T, H)."
-    def __init__(self, alias:str, # a Hugging Face id, a local folder, or 'all-MiniLM-L6-v2' (see `resolve_alias`)
+    def __init__(self, alias:str, # a Hugging Face id, a local folder, or 'all-MiniLM-L6-v2' (see resolve_alias)
                  pool:bool|str=True, # True: the checkpoint's own sentence vector; False: one per token; or 'mean'/'cls'/'max'/'pooler'
                  freeze:bool=False, # keep the pretrained weights fixed (and in eval mode)
                  padding_idx:int|None=None, # the pad id; None: the tokenizer's
@@ -391,7 +391,7 @@ class BertEmbedder(Module):
 
 # %% ../nbs/03_models.ipynb #7b978d13
 @patch
-def forward(self:BertEmbedder, data:Tensor, # token ids (B, T), padded with `padding_idx`
+def forward(self:BertEmbedder, data:Tensor, # token ids (B, T), padded with padding_idx
             token_type_ids:Tensor|None=None, # (B, T) segment ids, for sentence pairs
            ) -> Tensor: # (B, H) when pooling, else (B, T, H)
     "Run the transformer with the attention mask `data != padding_idx`, then pool."
@@ -412,11 +412,11 @@ def train(self:BertEmbedder, mode:bool=True):
 # %% ../nbs/03_models.ipynb #dad45afc
 class SoftmaxLayer(Module):
     "An MLP from `input_size` to `output_size` classes, then log-softmax (for `NLLLoss`) or softmax: (B, I) -> (B, C)."
-    def __init__(self, input_size:int, # features in, e.g. `!@ teacher[embedder].hidden_size`
-                 output_size:int, # classes, e.g. `!@ dataset.label.vocab_size`
-                 mlp_layers:int=1, # linear layers; the hidden ones keep `input_size` and use ReLU
+    def __init__(self, input_size:int, # features in, e.g. !@ teacher[embedder].hidden_size
+                 output_size:int, # classes, e.g. !@ dataset.label.vocab_size
+                 mlp_layers:int=1, # linear layers; the hidden ones keep input_size and use ReLU
                  dropout:float=0., # dropout after each hidden layer
-                 take_log:bool=True, # log-probabilities (for `NLLLoss`); False gives probabilities
+                 take_log:bool=True, # log-probabilities (for NLLLoss); False gives probabilities
                 ):
         super().__init__()
         for name in ('input_size', 'output_size', 'mlp_layers'): _positive_int('SoftmaxLayer', name, locals()[name])
@@ -445,7 +445,7 @@ def _check_classifier_fit(embedder:nn.Module, output_layer:nn.Module):
 class TextClassifier(Module):
     "`output_layer(dropout(embedder(data)))`: token ids (B, T) -> class scores (B, C); `forward(data, target)` also returns the target."
     def __init__(self, embedder:nn.Module, # token ids (B, T) -> one vector per sentence (B, H)
-                 output_layer:nn.Module, # (B, H) -> (B, C), e.g. `SoftmaxLayer`
+                 output_layer:nn.Module, # (B, H) -> (B, C), e.g. SoftmaxLayer
                  dropout:float=0., # dropout on the sentence vector
                 ):
         super().__init__()
