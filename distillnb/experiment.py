@@ -257,13 +257,18 @@ def _write_summary(self:Experiment, status:str, error:str|None=None):
 def _keeps_checkpoints(stage) -> bool:
     return hasattr(stage, 'save_dir') and callable(getattr(stage, 'save_checkpoint', None))
 
+def _writes_outputs(stage) -> bool:
+    "Does `stage` want a folder of its own: a `save_dir` left None and a checkpoint or a `run()` that writes there?"
+    return getattr(stage, 'save_dir', False) is None and (_keeps_checkpoints(stage) or callable(getattr(stage, 'run', None)))
+
 @patch
 def _run_stage(self:Experiment, i:int, name:str):
     "Build stage `name` (seeded), restore or run it, and report it."
     start = time.perf_counter()
     if self.seed is not None: seed_everything(_stage_seed(self.seed, name))
     stage = self.stages[name] = self._build_stage(name)
-    if _keeps_checkpoints(stage) and stage.save_dir is None: stage.save_dir = self.folder / name
+    if _writes_outputs(stage): stage.save_dir = self.folder / name
+    if getattr(stage, 'experiment', False) is None: stage.experiment = self  # e.g. a report reading the other stages
     finished, how = self._restore(name, stage) if self.resume else (False, '')
     steps = 0
     try:
