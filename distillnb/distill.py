@@ -11,7 +11,7 @@ from torch import nn
 from fastcore.basics import patch
 from .core import DistillnbError
 from .train import Trainer
-from .data import pad_batch
+from .data import pad_batch, _example_len
 from .fields import LabelField
 
 # %% auto #0
@@ -158,17 +158,28 @@ def compute_loss(self:DistillationTrainer, batch:tuple) -> torch.Tensor:
     return distillation_loss(student, teacher.clone(), target, self.alpha_kl, self.temperature, hard_loss_fn=hard)
 
 # %% ../nbs/05_distill.ipynb #f06803ea
+def _batches_by_length(lengths:list[int], # one length per example
+                       bs:int, # examples per batch
+                      ) -> list[list[int]]:
+    "Example indices cut into batches of `bs`, shortest examples first, so each batch holds similar lengths."
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    return [order[i:i + bs] for i in range(0, len(order), bs)]
+
 @patch
-def _fill_cache(self:DistillationTrainer):
-    "Run the teacher once over the training (and transfer) examples, in order, and keep its outputs."
-    data, bs = self.train_data, getattr(self.val_sampler, 'batch_size', 64)
-    outs, order = [], range(0, len(data), bs)
-    start = time.perf_counter()
-    for i in self._bar(order, len(order), 'teacher outputs'):
-        examples = [data[j] for j in range(i, min(i + bs, len(data)))]
-        batch = tuple(pad_batch([ex[c] for ex in examples], p) for c, p in enumerate(_pads(data)))
-        outs.append(self.teacher_outputs(self.batch_to_device(batch)).float().cpu())
-    self._cache = torch.cat(outs)
+def _fill_cache(self:DistillationTrainer, by_length:bool=True, # batch the examples by length (False: in dataset order)
+               ):
+    "Run the teacher once over the training (and transfer) examples and keep its outputs, row i for example i."
+    data, bs, pads = self.train_data, getattr(self.val_sampler, 'batch_size', 64), _pads(self.train_data)
+    cols = self.teacher_columns
+    lengths = [_example_len(ex if cols is None else [ex[c] for c in cols]) for ex in map(data.__getitem__, range(len(data)))]
+    batches = _batches_by_length(lengths, bs) if by_length else [list(range(i, min(i + bs, len(data)))) for i in range(0, len(data), bs)]
+    cache, start = None, time.perf_counter()
+    for idx in self._bar(batches, len(batches), 'teacher outputs'):
+        batch = tuple(pad_batch([data[j][c] for j in idx], p) for c, p in enumerate(pads))
+        out = self.teacher_outputs(self.batch_to_device(batch)).float().cpu()      # (b, C)
+        if cache is None: cache = out.new_zeros(len(data), out.shape[1])
+        cache[idx] = out                                                           # back in dataset order
+    self._cache = cache
     self._log(f'teacher outputs cached for {len(data)} examples in {time.perf_counter() - start:.1f}s')
 
 def _pads(data) -> list:
