@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_data.ipynb #0756c186
 from __future__ import annotations
-import csv, hashlib, http.client, math, os, zipfile
+import copy, csv, hashlib, http.client, math, os, random, zipfile
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -481,6 +481,25 @@ def _sst_splits(texts:dict, source:str, binary:bool, phrases:bool|None) -> tuple
     if not binary: raise DataError("GLUE's SST-2 is binary only: use source='trees' for the five classes")
     if phrases is False: raise DataError("GLUE's SST-2 train split is made of phrases: use source='trees' for sentences only, or leave phrases unset")
     return _glue_rows(texts['train'], 'train.tsv'), _glue_rows(texts['val'], 'dev.tsv'), []
+
+# %% ../nbs/02_data.ipynb #e6ecce64
+@patch(cls_method=True)
+def sample(cls:TabularDataset, dataset:TabularDataset, # the dataset to draw from, e.g. an SSTDataset
+           train:int|None=None, # training rows to keep; None keeps them all
+           val:int|None=None, # validation rows to keep; None keeps them all
+           test:int|None=None, # test rows to keep; None keeps them all
+           seed:int=0, # picks the rows
+          ) -> TabularDataset:
+    "A copy of `dataset` with a seeded random sample of each split, the same fields and vocabulary; YAML: `!SSTDataset.sample`."
+    if not isinstance(dataset, TabularDataset): raise DataError(f"sample() draws from a TabularDataset (e.g. !SSTDataset), got {type(dataset).__name__}")
+    out, pick = copy.copy(dataset), random.Random(seed)
+    for split, n in (('train', train), ('val', val), ('test', test)):
+        view = getattr(dataset, split)
+        if n is not None and (not isinstance(n, int) or n < 1): raise DataError(f"sample(): {split} must be a positive number of rows or None, got {n!r}")
+        keep = sorted(pick.sample(range(len(view)), n)) if n is not None and n < len(view) else range(len(view))
+        setattr(out, split, DataView([view.rows[i] for i in keep], out, split, [view._cache[i] for i in keep]))
+    return out
+
 
 # %% ../nbs/02_data.ipynb #60578f13
 class BaseSampler:
