@@ -61,7 +61,7 @@ class Experiment:
         self.seed, self.force = _check_seed(seed), _check_flag(force, 'force')
         self.resume = _check_flag(resume, 'resume', ": distillnb resumes the whole run (finished stages are restored, not re-run)")
         self.device = device; choose_device(device)  # a missing GPU fails now, not after the first stage
-        self.stages, self.results = {}, {}
+        self.stages, self.results, self._start = {}, {}, None
 
     @property
     def stage_names(self) -> list: return self.config.stage_names if self.config is not None else list(self.pipeline)
@@ -282,21 +282,38 @@ def _run_stage(self:Experiment, i:int, name:str):
 
 # %% ../nbs/07_experiment.ipynb #937e9a12
 @patch
-def run(self:Experiment) -> Experiment:
-    "Build every stage in order and run those with `run()`; returns the experiment with `stages` and `results` filled in."
+def _begin(self:Experiment):
+    "Once per experiment: check and set up the run's folder, and say what is about to run."
+    if self._start is not None: return
     self._prepare_folder()
     self._start, self.results = time.perf_counter(), {}
+    print(f"experiment {self.name!r} in {self.folder}: {'no seed' if self.seed is None else f'seed {self.seed}'}, device {choose_device('auto')}"
+          + (', resuming' if self.resume else ''), flush=True)
+
+@patch
+def run_stage(self:Experiment, name:str, # the last stage to run, e.g. 'finetune'
+             ):
+    "Run the stages up to `name` that have not run yet, and return stage `name`: a pipeline one stage at a time, as in a notebook."
+    if name not in self.stage_names: raise ExperimentError(f"no stage {name!r} in this experiment{_suggest(name, self.stage_names)}: its stages are {', '.join(self.stage_names)}")
     with env_vars(DISTILLNB_DEVICE=None if self.device == 'auto' else self.device):
-        print(f"experiment {self.name!r} in {self.folder}: {'no seed' if self.seed is None else f'seed {self.seed}'}, device {choose_device('auto')}"
-              + (', resuming' if self.resume else ''), flush=True)
+        self._begin()
         try:
-            for i, name in enumerate(self.stage_names): self._run_stage(i, name)
+            for i, n in enumerate(self.stage_names[:self.stage_names.index(name) + 1]):
+                if self.results.get(n, {}).get('status') != 'done': self._run_stage(i, n)
         except BaseException as e:
             self._write_summary('interrupted' if isinstance(e, KeyboardInterrupt) else 'failed', f"{type(e).__name__}: {e}".splitlines()[0])
             raise
-        self._write_summary('done')
-    print(f"done in {_duration(time.perf_counter() - self._start)}: {self.folder / 'results.json'}")
+        finished = len(self.results) == len(self.stage_names)
+        self._write_summary('done' if finished else 'running')
+    if finished: print(f"done in {_duration(time.perf_counter() - self._start)}: {self.folder / 'results.json'}")
+    return self.stages[name]
+
+@patch
+def run(self:Experiment) -> Experiment:
+    "Build every stage in order and run those with `run()`; returns the experiment with `stages` and `results` filled in."
+    self.run_stage(self.stage_names[-1])
     return self
+
 
 # %% ../nbs/07_experiment.ipynb #64f084e1
 def run_config(config:str|Path|ConfigTree, # a YAML file, YAML text, or a config from `load_config`
