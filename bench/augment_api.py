@@ -1,0 +1,43 @@
+"""The benchmark's bridge to issue 11's augmentation (`distillnb.augment`): an augmented transfer set, labelled by the
+teacher once, and student embeddings started from the teacher's word pieces. Used only when that module exists."""
+from __future__ import annotations
+import hashlib
+from pathlib import Path
+
+
+def available() -> bool:
+    "True when distillnb.augment has `AugmentedTransfer` and `Embeddings.from_teacher`."
+    try:
+        from distillnb import augment
+        from distillnb.models import Embeddings
+    except ImportError: return False
+    return hasattr(augment, 'AugmentedTransfer') and hasattr(Embeddings, 'from_teacher')
+
+
+def build(cfg: dict, work: Path, dataset, view, teacher) -> dict:
+    "Make the transfer set and the teacher-initialised embeddings once; store both under `work`."
+    import torch
+    from distillnb import augment
+    from distillnb.models import Embeddings
+    kw = dict(cfg['augment'])
+    tr = augment.AugmentedTransfer(dataset, neighbours_from=teacher, seed=0, **kw)
+    examples = [tr[i] for i in range(len(tr))]
+    if cfg['train'] is not None: examples = examples[:len(view.train) * kw['n_variants']]  # quick mode: a slice
+    torch.save(examples, work / 'transfer.pt')
+    emb = Embeddings.from_teacher(teacher, view.text.vocab_size, cfg['embedding_dim'])
+    torch.save(emb.weight.detach().clone(), work / 'init_embeddings.pt')
+    src = Path(augment.__file__).read_bytes()
+    return {'n_transfer': len(examples), 'n_sources': len(tr.sources), 'build_s': tr.seconds, 'settings': kw,
+            'augment_py_sha1': hashlib.sha1(src).hexdigest()[:12], 'examples': [t for t in tr.texts[:5]]}
+
+
+def transfer_set(cfg: dict, work: Path) -> list:
+    import torch
+    return torch.load(work / 'transfer.pt')
+
+
+def teacher_embeddings(cfg: dict, work: Path):
+    "The student's Embeddings, started from the table `Embeddings.from_teacher` made in job `transfer`."
+    import torch
+    from distillnb.models import Embeddings
+    return Embeddings.from_pretrained(torch.load(work / 'init_embeddings.pt'), freeze=False)

@@ -1,0 +1,139 @@
+#!/usr/bin/env python
+"""distillnb's benchmarks, side by side on this machine: `python bench/run.py` (from the repo root, with the project venv).
+
+Each job runs in a process of its own (its peak RSS is then its own) and leaves its figures in
+bench/.work/<full|quick>/results/<job>.json; a rerun skips finished jobs. At the end (and after
+every job) BENCHMARKS.md and bench/results.json are rendered from whatever results exist.
+
+  python bench/run.py                      # everything not yet measured, then render
+  python bench/run.py --quick              # tiny slices and one step, for developing (renders under bench/.work/quick)
+  python bench/run.py --only speed         # sections: teacher, speed, accuracy, augment, pipeline (comma-separated)
+  python bench/run.py --force --only speed # measure again
+  python bench/run.py --render             # only rewrite BENCHMARKS.md and bench/results.json
+  python bench/run.py --budget-min 50      # start no new job after 50 minutes; the rest is reported as not run
+"""
+from __future__ import annotations
+import argparse, json, os, subprocess, sys, time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+from common import settings, work_dir, write_json, peak_rss_mb, loadavg, quiet, ROOT
+
+SECTIONS = ('teacher', 'speed', 'accuracy', 'augment', 'pipeline')
+
+
+def job_name(kind: str, **kw) -> str:
+    if kind != 'student': return kind
+    a = 'hard' if kw.get('alpha') is None else f"a{kw['alpha']:g}-T{kw.get('temperature', 1.0):g}"
+    extra = ('-aug' if kw.get('augment') else '') + ('-init' if kw.get('init') else '')
+    return f"student-{kw.get('rnn', 'sru')}-{a}{extra}-s{kw.get('seed', 0)}"
+
+
+def results(work: Path) -> dict:
+    out = {}
+    for p in sorted((work / 'results').glob('*.json')):
+        try: out[p.stem] = json.loads(p.read_text())
+        except ValueError: pass
+    return out
+
+
+def best_alpha_t(cfg: dict, res: dict):
+    "The α, T whose seed-0 student scored best on dev (the tutorial's setting included); None until all have run."
+    cands = [tuple(cfg['tutorial_alpha_t']), *map(tuple, cfg['search'])]
+    scores = {c: res.get(job_name('student', alpha=c[0], temperature=c[1], seed=cfg['seeds'][0]), {}).get('dev_acc') for c in cands}
+    piped = res.get('pipeline', {}).get('students', {}).get('distill')
+    if piped and scores[cands[0]] is None: scores[cands[0]] = piped['dev_acc']  # the README run's student is the tutorial's first run
+    if any(s is None for s in scores.values()): return None
+    return max(cands, key=lambda c: scores[c])
+
+
+def augment_available() -> bool:
+    try:
+        import augment_api
+        return augment_api.available()
+    except ImportError: return False
+
+
+def plan(cfg: dict, work: Path) -> list[tuple[str, str, str, dict]]:
+    "The jobs in the order they run, most wanted first: (name, section, job, kwargs)."
+    res, seeds = results(work), cfg['seeds']
+    piped = 'pipeline' in res  # the README's run gave one scratch and one tutorial-distilled student already
+    # the README's command first: its fine-tuned teacher is the one every student below learns from
+    jobs = [('pipeline', 'pipeline', 'pipeline', {})] if (ROOT / 'configs' / 'tutorial-offline.yaml').exists() else []
+    jobs += [('teacher', 'teacher', 'teacher', {})]
+    jobs += [(k, 'speed', k, {}) for k in ('inference', 'train_speed', 'overhead', 'cache', 'padding')]
+    tut = dict(zip(('alpha', 'temperature'), cfg['tutorial_alpha_t']))
+    first = [dict(), tut] + [dict(alpha=a, temperature=t) for a, t in cfg['search']]
+    jobs += [(job_name('student', seed=seeds[0], **kw), 'accuracy', 'student', dict(seed=seeds[0], **kw)) for kw in first[2 * piped:]]
+    if augment_available():
+        jobs.append(('transfer', 'augment', 'transfer', {}))
+        for aug, init in ((True, False), (False, True), (True, True)):
+            kw = dict(tut, augment=aug, init=init, seed=seeds[0])
+            jobs.append((job_name('student', **kw), 'augment', 'student', kw))
+    best = best_alpha_t(cfg, res)
+    more = [dict(), tut] + ([dict(alpha=best[0], temperature=best[1])] if best and best != cfg['tutorial_alpha_t'] else [])
+    jobs += [(job_name('student', seed=s, **kw), 'accuracy', 'student', dict(seed=s, **kw)) for s in seeds[1:] for kw in more]
+    jobs.append((job_name('student', rnn='lstm', seed=seeds[0]), 'accuracy', 'student', dict(rnn='lstm', seed=seeds[0])))
+    return jobs
+
+
+def run_job(name: str, job: str, kw: dict, quick: bool, work: Path) -> bool:
+    "Run one job in a child process; its log goes to bench/.work/<mode>/logs/<name>.log."
+    cmd = [sys.executable, str(Path(__file__).resolve()), '--job', job, '--name', name, '--kw', json.dumps(kw)] + (['--quick'] if quick else [])
+    log = work / 'logs' / f'{name}.log'
+    print(f"{time.strftime('%H:%M:%S')} {name} ...", flush=True)
+    s = time.perf_counter()
+    with open(log, 'w') as f: rc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT).returncode
+    ok = rc == 0 and (work / 'results' / f'{name}.json').exists()
+    tail = '' if ok else ' FAILED: ' + ' | '.join(log.read_text().strip().splitlines()[-3:])
+    print(f"{time.strftime('%H:%M:%S')} {name} {'done' if ok else 'failed'} in {time.perf_counter() - s:.0f}s{tail}", flush=True)
+    return ok
+
+
+def child(args):
+    "Inside the child process: run the job, add peak RSS, load average and wall time, write the result."
+    quiet()
+    import jobs
+    cfg, work = settings(args.quick), work_dir(args.quick)
+    kw = json.loads(args.kw)
+    la0, s = loadavg(), time.perf_counter()
+    out = jobs.JOBS[args.job](cfg, work, **kw)
+    out.update(job=args.job, kwargs=kw, wall_s=time.perf_counter() - s, peak_rss_mb=peak_rss_mb(),
+               loadavg_start=la0, loadavg_end=loadavg(), finished=time.strftime('%Y-%m-%d %H:%M:%S'),
+               commit=subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip())
+    write_json(work / 'results' / f'{args.name}.json', out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--quick', action='store_true', help='tiny slices and one step, for developing')
+    ap.add_argument('--only', default=None, help=f"comma-separated sections: {', '.join(SECTIONS)}")
+    ap.add_argument('--force', action='store_true', help='measure the selected jobs again')
+    ap.add_argument('--render', action='store_true', help='only render BENCHMARKS.md and bench/results.json')
+    ap.add_argument('--budget-min', type=float, default=None, help='start no new job after this many minutes')
+    ap.add_argument('--job'); ap.add_argument('--name'); ap.add_argument('--kw', default='{}')
+    args = ap.parse_args()
+    if args.job: return child(args)
+    cfg, work = settings(args.quick), work_dir(args.quick)
+    only = set(args.only.split(',')) if args.only else set(SECTIONS)
+    if only - set(SECTIONS): ap.error(f"unknown section(s) {sorted(only - set(SECTIONS))}: use {', '.join(SECTIONS)}")
+    import render
+    start, done_now, skipped = time.perf_counter(), set(), []
+    if not args.render:
+        while True:  # the plan is recomputed after each job: which α, T is best is known only once they have run
+            todo = [j for j in plan(cfg, work) if j[1] in only and j[0] not in done_now
+                    and (args.force or not (work / 'results' / f'{j[0]}.json').exists())]
+            if not todo: break
+            name, section, job, kw = todo[0]
+            if args.budget_min is not None and time.perf_counter() - start > 60 * args.budget_min:
+                skipped = [t[0] for t in todo]; print(f"budget reached: not run: {', '.join(skipped)}"); break
+            if args.force: (work / 'results' / f'{name}.json').unlink(missing_ok=True)
+            run_job(name, job, kw, args.quick, work); done_now.add(name)
+            render.render(cfg, work, args.quick, plan(cfg, work))
+    out = render.render(cfg, work, args.quick, plan(cfg, work))
+    print(f"wrote {out[0]} and {out[1]}")
+
+
+if __name__ == '__main__':
+    main()
