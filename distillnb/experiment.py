@@ -269,7 +269,9 @@ def _run_stage(self:Experiment, i:int, name:str):
     stage = self.stages[name] = self._build_stage(name)
     if _writes_outputs(stage): stage.save_dir = self.folder / name
     if getattr(stage, 'experiment', False) is None: stage.experiment = self  # e.g. a report reading the other stages
+    earlier = _read_json(self.folder / name / 'result.json').get('seconds') or 0.0 if self.resume else 0.0
     finished, how = self._restore(name, stage) if self.resume else (False, '')
+    if how.startswith(('restored', 'continued')): start -= earlier  # its time is the time it has taken in all runs
     steps = 0
     try:
         while not finished and callable(getattr(stage, 'run', None)):
