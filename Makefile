@@ -47,5 +47,9 @@ run-nbs: env
 docs: env
 	@$(BIN)/python tools/build_docs.py
 
+# Benchmarks (not tests): accuracy over seeds and speed side by side -> BENCHMARKS.md and bench/results.json.
+bench: env
+	@$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 screenshots: docs
 	@bash tools/screenshots.sh
