@@ -1,9 +1,9 @@
 """The benchmark's jobs. Each runs in a process of its own (see run.py), so its peak RSS is its own,
 and returns a dict of figures that run.py stores under bench/.work/<mode>/results/<job>.json."""
 from __future__ import annotations
-import json, logging, math, re, statistics, time
+import json, logging, math, os, re, statistics, time
 from pathlib import Path
-from common import (load_sst, teacher_model, student_model, memo_teacher, _key, _report_fns,
+from common import (ROOT, load_sst, teacher_model, student_model, memo_teacher, _key, _report_fns,
                     count_params)
 
 ACC = 'Accuracy'
@@ -100,7 +100,7 @@ def label_all(model, splits, pad: int, batch_size: int = 64) -> dict:
     model.eval(); table = {}
     with torch.inference_mode():
         for split in splits:
-            for batch in BaseSampler(batch_size, shuffle=False).sample(split):
+            for batch in BaseSampler(batch_size, shuffle=False, bucket=True).sample(split):  # keyed by ids: any order does
                 out = model(batch[0]).float()
                 for row, o in zip(batch[0], out): table[_key(row, pad)] = o.clone()
     return table
@@ -196,7 +196,8 @@ def inference(cfg, work: Path) -> dict:
     models = {'teacher': _load_teacher(work, v.label.vocab_size, need_trained=False)[0],
               'sru': student_model(v.text.vocab_size, cfg, 'sru'), 'lstm': student_model(v.text.vocab_size, cfg, 'lstm')}
     out = {k: {'params': n_params(m), 'b32': [], 'b1': []} for k, m in models.items()}
-    default = torch.get_num_threads()
+    jobs_threads, default = torch.get_num_threads(), os.cpu_count()
+    torch.set_num_threads(default)  # first with every core, as the library runs by default
     one = {k: {'b32': [], 'b1': []} for k in models}
     for rnd in range(2):  # two rounds, each model in turn; the best of each is kept (the 2 cores are shared)
         for k, m in models.items():
@@ -207,7 +208,7 @@ def inference(cfg, work: Path) -> dict:
     for k, m in models.items():
         one[k]['b32'].append(speed(m, data, columns=[0], batch_size=32))
         one[k]['b1'].append(lat(m, data, columns=[0], n=cfg['latency_n']))
-    torch.set_num_threads(default)
+    torch.set_num_threads(jobs_threads)
     for k in out:
         out[k].update(examples_per_s_b32=max(out[k]['b32']), latency_b1_s=min(out[k]['b1']),
                       one_thread={'examples_per_s_b32': max(one[k]['b32']), 'latency_b1_s': min(one[k]['b1'])})
@@ -230,12 +231,19 @@ def train_speed(cfg, work: Path) -> dict:
             m = student_model(v.text.vocab_size, cfg, rnn)
             tr = _trainer(v, m, torch.optim.Adam(m.trainable_params, lr=cfg['student_lr']), cfg, rnd, max_steps=1, progress=False).fit()
             rates[rnn].append(tr.history[-1]['examples/s'])
-    return {'examples_per_s': rates, 'sru': max(rates['sru']), 'lstm': max(rates['lstm']),
+    # the SRU once more with every core: is one thread per job the faster choice on this machine right now?
+    n_threads = torch.get_num_threads(); torch.set_num_threads(os.cpu_count())
+    seed_everything(0)
+    m = student_model(v.text.vocab_size, cfg, 'sru')
+    tr = _trainer(v, m, torch.optim.Adam(m.trainable_params, lr=cfg['student_lr']), cfg, 0, max_steps=1, progress=False).fit()
+    torch.set_num_threads(n_threads)
+    return {'sru_all_cores': tr.history[-1]['examples/s'], 'threads': n_threads, 'cores': os.cpu_count(),
+            'examples_per_s': rates, 'sru': max(rates['sru']), 'lstm': max(rates['lstm']),
             'sru_over_lstm': max(rates['sru']) / max(rates['lstm']), 'n_train': len(v.train)}
 
 
 # ------------------------------------------------------------------ framework overhead
-def _bare_loop(model, opt, train, val, bs: int, pad: int, seed: int):
+def _bare_loop(model, opt, train, val, bs: int, pad: int, seed: int, val_bs: int):
     "Plain PyTorch doing the Trainer's work: validate, one shuffled epoch, validate, keep and restore the best weights."
     torch = _torch()
     import torch.nn.functional as F
@@ -243,8 +251,9 @@ def _bare_loop(model, opt, train, val, bs: int, pad: int, seed: int):
     g = torch.Generator().manual_seed(seed)
     def batches(data, shuffle):
         order = torch.randperm(len(data), generator=g).tolist() if shuffle else list(range(len(data)))
-        for i in range(0, len(order), bs):
-            ex = [data[j] for j in order[i:i + bs]]
+        size = bs if shuffle else val_bs
+        for i in range(0, len(order), size):
+            ex = [data[j] for j in order[i:i + size]]
             yield pad_sequence([e[0] for e in ex], batch_first=True, padding_value=pad), torch.stack([e[1] for e in ex])
     def accuracy():
         model.eval(); right = 0
@@ -270,16 +279,31 @@ def overhead(cfg, work: Path) -> dict:
     if cfg['train_speed_slice']: v.train = v.train[:cfg['train_speed_slice']]
     list(v.train); list(v.val)
     times = {'trainer': [], 'bare': []}
+    seed_everything(0)  # an untimed warm-up, so that neither loop pays for the process's first allocations
+    m = student_model(v.text.vocab_size, cfg, 'sru')
+    _bare_loop(m, torch.optim.Adam(m.trainable_params, lr=cfg['student_lr']), v.train[:128], v.val[:64], cfg['batch_size'],
+               v.text.padding_idx, 0, cfg['val_batch_size'])
     for rnd in range(cfg['overhead_reps']):
-        for kind in ('trainer', 'bare'):
+        for kind in (('trainer', 'bare') if rnd % 2 == 0 else ('bare', 'trainer')):  # alternate which goes first
             seed_everything(rnd)
             m = student_model(v.text.vocab_size, cfg, 'sru')
             opt = torch.optim.Adam(m.trainable_params, lr=cfg['student_lr'])
             s = time.perf_counter()
             if kind == 'trainer': _trainer(v, m, opt, cfg, rnd, max_steps=1, bucket=False, progress=False).fit()  # no bucketing: the same batches' shapes as the bare loop
-            else: _bare_loop(m, opt, v.train, v.val, cfg['batch_size'], v.text.padding_idx, rnd)
+            else: _bare_loop(m, opt, v.train, v.val, cfg['batch_size'], v.text.padding_idx, rnd, cfg['val_batch_size'])
             times[kind].append(time.perf_counter() - s)
-    return {'seconds': times, 'trainer_s': min(times['trainer']), 'bare_s': min(times['bare']),
+    # one more Trainer round under cProfile (not timed above): where does its time go?
+    import cProfile, pstats
+    seed_everything(0)
+    m = student_model(v.text.vocab_size, cfg, 'sru')
+    tr = _trainer(v, m, torch.optim.Adam(m.trainable_params, lr=cfg['student_lr']), cfg, 0, max_steps=1, bucket=False, progress=False)
+    pr = cProfile.Profile(); pr.enable(); tr.fit(); pr.disable()
+    st = pstats.Stats(pr).stats  # (file, line, name) -> (cc, nc, tottime, cumtime, callers)
+    total = sum(v[2] for v in st.values())  # self times add up to the whole, with nothing counted twice
+    own = ('train.py', 'data.py', 'metrics.py', 'core.py', 'fastprogress.py')  # the framework's own Python: not the model's
+    framework = sum(v[2] for k, v in st.items() if k[0].startswith(str(ROOT / 'distillnb')) and k[0].endswith(own))
+    profile = {'total_s': total, 'framework_self_s': framework, 'framework_share': framework / total}
+    return {'profile': profile, 'seconds': times, 'trainer_s': min(times['trainer']), 'bare_s': min(times['bare']),
             'ratio': min(times['trainer']) / min(times['bare']),
             'ratio_median': statistics.median(times['trainer']) / statistics.median(times['bare']), 'n_train': len(v.train)}
 
@@ -361,12 +385,13 @@ def padding(cfg, work: Path) -> dict:
     teacher, _ = _load_teacher(work, v.label.vocab_size, need_trained=False)
     teacher.eval()
     sub = v.train[:cfg['padding_train_slice']]; list(sub)
+    dev = v.val[:cfg['padding_dev_slice']] if cfg['padding_dev_slice'] else v.val
     for rnd in range(2):
         for name, (wrap, kw) in modes.items():
             r = res['modes'][name]
             s = time.perf_counter()
             with torch.inference_mode():
-                for b in BaseSampler(bs, shuffle=False, **kw).sample(wrap(v.val)): teacher(b[0])
+                for b in BaseSampler(bs, shuffle=False, **kw).sample(wrap(dev)): teacher(b[0])
             r.setdefault('teacher_dev_s', []).append(time.perf_counter() - s)
             seed_everything(0)
             m = student_model(v.text.vocab_size, cfg, 'sru')
@@ -375,7 +400,7 @@ def padding(cfg, work: Path) -> dict:
                           sampler=BaseSampler(bs, seed=0, **kw), progress=False).fit()
             r.setdefault('student_train_s', []).append(len(sub) / tr.history[-1]['examples/s'])
     for r in res['modes'].values(): r['teacher_dev_s'], r['student_train_s'] = min(r['teacher_dev_s']), min(r['student_train_s'])
-    res['n_dev'], res['n_student_train'] = len(v.val), len(sub)
+    res['n_dev'], res['n_student_train'] = len(dev), len(sub)
     return res
 
 

@@ -11,6 +11,7 @@ every job) BENCHMARKS.md and bench/results.json are rendered from whatever resul
   python bench/run.py --force --only speed # measure again
   python bench/run.py --render             # only rewrite BENCHMARKS.md and bench/results.json
   python bench/run.py --budget-min 50      # start no new job after 50 minutes; the rest is reported as not run
+  A second `python bench/run.py` started alongside takes the next job no one has claimed (bench/.work/<mode>/claims/).
 """
 from __future__ import annotations
 import argparse, json, os, subprocess, sys, time
@@ -94,12 +95,14 @@ def run_job(name: str, job: str, kw: dict, quick: bool, work: Path) -> bool:
 def child(args):
     "Inside the child process: run the job, add peak RSS, load average and wall time, write the result."
     quiet()
+    import torch
+    torch.set_num_threads(int(os.environ.get('BENCH_THREADS', '1')))
     import jobs
     cfg, work = settings(args.quick), work_dir(args.quick)
     kw = json.loads(args.kw)
     la0, s = loadavg(), time.perf_counter()
     out = jobs.JOBS[args.job](cfg, work, **kw)
-    out.update(job=args.job, kwargs=kw, wall_s=time.perf_counter() - s, peak_rss_mb=peak_rss_mb(),
+    out.update(job=args.job, kwargs=kw, torch_threads=torch.get_num_threads(), wall_s=time.perf_counter() - s, peak_rss_mb=peak_rss_mb(),
                loadavg_start=la0, loadavg_end=loadavg(), finished=time.strftime('%Y-%m-%d %H:%M:%S'),
                commit=subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip())
     write_json(work / 'results' / f'{args.name}.json', out)
@@ -112,24 +115,37 @@ def main():
     ap.add_argument('--force', action='store_true', help='measure the selected jobs again')
     ap.add_argument('--render', action='store_true', help='only render BENCHMARKS.md and bench/results.json')
     ap.add_argument('--budget-min', type=float, default=None, help='start no new job after this many minutes')
+    ap.add_argument('--threads', type=int, default=1, help='torch threads of every job (the inference section also measures all cores); '
+                    '1 by default: on a shared machine two threads that wait on each other run slower than one')
     ap.add_argument('--job'); ap.add_argument('--name'); ap.add_argument('--kw', default='{}')
     args = ap.parse_args()
     if args.job: return child(args)
     cfg, work = settings(args.quick), work_dir(args.quick)
+    os.environ['BENCH_THREADS'] = str(args.threads)
     only = set(args.only.split(',')) if args.only else set(SECTIONS)
     if only - set(SECTIONS): ap.error(f"unknown section(s) {sorted(only - set(SECTIONS))}: use {', '.join(SECTIONS)}")
     import render
     start, done_now, skipped = time.perf_counter(), set(), []
     if not args.render:
+        claims = work / 'claims'; claims.mkdir(exist_ok=True)
         while True:  # the plan is recomputed after each job: which α, T is best is known only once they have run
             todo = [j for j in plan(cfg, work) if j[1] in only and j[0] not in done_now
                     and (args.force or not (work / 'results' / f'{j[0]}.json').exists())]
-            if not todo: break
-            name, section, job, kw = todo[0]
+            free = [j for j in todo if not (claims / j[0]).exists()]  # another `run.py` may be running a job: leave it
+            if not free:
+                if todo and any((claims / j[0]).exists() for j in todo) and not args.force: time.sleep(15); continue
+                break
+            name, section, job, kw = free[0]
             if args.budget_min is not None and time.perf_counter() - start > 60 * args.budget_min:
                 skipped = [t[0] for t in todo]; print(f"budget reached: not run: {', '.join(skipped)}"); break
-            if args.force: (work / 'results' / f'{name}.json').unlink(missing_ok=True)
-            run_job(name, job, kw, args.quick, work); done_now.add(name)
+            if job == 'student' and kw.get('alpha') is not None and not (work / 'teacher_outputs.pt').exists():
+                if (claims / 'teacher').exists(): time.sleep(15); continue  # the teacher job is running elsewhere
+            try: os.close(os.open(claims / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError: continue
+            try:
+                if args.force: (work / 'results' / f'{name}.json').unlink(missing_ok=True)
+                run_job(name, job, kw, args.quick, work); done_now.add(name)
+            finally: (claims / name).unlink(missing_ok=True)
             render.render(cfg, work, args.quick, plan(cfg, work))
     out = render.render(cfg, work, args.quick, plan(cfg, work))
     print(f"wrote {out[0]} and {out[1]}")
