@@ -166,13 +166,18 @@ def _plots(cfg, res, f, out_dir: Path) -> dict:
     inf = res.get('inference')
     if inf:
         M = inf['models']; names = ['teacher', 'sru', 'lstm']; labels = ['teacher\n(MiniLM-L6)', 'SRU student', 'LSTM student']
-        fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
-        a.bar(labels, [M[k]['examples_per_s_b32'] for k in names], color=['C0', 'C1', 'C3']); a.set_yscale('log')
-        a.set_title('throughput, batch 32 (examples/s, log)', fontsize=9)
-        b.bar(labels, [1000 * M[k]['latency_b1_s'] for k in names], color=['C0', 'C1', 'C3'])
+        fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.4))
+        sets = [(f"all {inf['threads']} cores", lambda k: M[k])] + ([('1 thread', lambda k: M[k]['one_thread'])] if 'one_thread' in M['sru'] else [])
+        width = 0.8 / len(sets)
+        for j, (lab, get) in enumerate(sets):
+            xs = [i + (j - (len(sets) - 1) / 2) * width for i in range(3)]
+            for ax_, key, scale in ((a, 'examples_per_s_b32', 1), (b, 'latency_b1_s', 1000)):
+                vals = [scale * get(k)[key] for k in names]
+                ax_.bar(xs, vals, width, label=lab, color=f'C{j}')
+                for x, v in zip(xs, vals): ax_.text(x, v, f'{v:,.1f}' if v < 100 else f'{v:,.0f}', ha='center', va='bottom', fontsize=7)
+        for ax_ in (a, b): ax_.set_xticks(range(3)); ax_.set_xticklabels(labels); ax_.legend(fontsize=8)
+        a.set_yscale('log'); a.set_title('throughput, batch 32 (examples/s, log)', fontsize=9)
         b.set_title('latency, batch 1 (ms, median)', fontsize=9)
-        for ax_, vals in ((a, [M[k]['examples_per_s_b32'] for k in names]), (b, [1000 * M[k]['latency_b1_s'] for k in names])):
-            for i, v in enumerate(vals): ax_.text(i, v, f'{v:,.1f}' if v < 100 else f'{v:,.0f}', ha='center', va='bottom', fontsize=8)
         fig.tight_layout(); fig.savefig(out_dir / 'speed.png', dpi=100); plt.close(fig); made['speed'] = 'speed.png'
     curves = [('teacher', (teacher_of(res) or {}).get('curve'))]
     tut = dict(alpha=cfg['tutorial_alpha_t'][0], temperature=cfg['tutorial_alpha_t'][1])
@@ -232,7 +237,7 @@ def markdown(cfg, res, f, tg, made, img_prefix, not_run, quick) -> str:
     if not_run: w(f"**Not run** (reported as *not run* below): {', '.join(not_run)}.\n")
     w('## Targets\n'); w('| target | measured | met? |'); w('|---|---|---|')
     for t in tg:
-        v = t['value']; vs = 'not run' if v is None else (f'{v:.2f}×' if 'ratio' in t['key'] or 'speed' in t['key'] or 'throughput' in t['key'] else f'{v:.1f}')
+        v = t['value']; vs = 'not run' if v is None else (f'{v:.2f}' if 'ratio' in t['key'] else f'{v:.1f}×' if 'speed' in t['key'] or 'throughput' in t['key'] else f'{v:.1f}')
         if t['target'].startswith('distilled student within') and v is not None and f.get('teacher_dev_acc') is not None:
             gap = f['teacher_dev_acc'] - v
             vs = f"{gap:.1f} points behind" if gap >= 0 else f"{-gap:.1f} points ahead"
@@ -262,12 +267,22 @@ def markdown(cfg, res, f, tg, made, img_prefix, not_run, quick) -> str:
         if (kw.get('alpha'), kw.get('temperature')) == (f.get('student_best_alpha'), f.get('student_best_temperature')) and kw.get('alpha') is not None: label += ' **← best on dev**'
         w(f"| {label} | sentences | {_fmt(m, s, n)} | {_n(_stat([r['test_acc'] for r in rs])[0])} | "
           f"{_runs(rs)} | {_n(rs[0]['params'] / 1e6, 1, 'M') if rs else ''} |")
+    td = teacher_of(res)
+    if f.get('student_distilled_dev_acc') is not None:
+        n_dev = (res.get('teacher') or {}).get('n_dev') or 872
+        p_ = f['student_distilled_dev_acc'] / 100
+        w(f"\nOne run's dev accuracy has a standard error of about {100 * (p_ * (1 - p_) / n_dev) ** 0.5:.1f} points ({n_dev} sentences "
+          "at this accuracy): single-seed differences of a point or so, such as between the α, T settings, are within it.")
     w('\nPublished reference points (GLUE SST-2, trained on 67k phrases):\n')
     w('| model | split | accuracy |'); w('|---|---|---|')
     for n_, split, v in ANCHORS: w(f'| {n_} | {split} | {v} |')
     w('')
-    w("`phrases=True` (the treebank's labelled sub-phrases as extra training rows, about 10× the data) was **not run**: "
-      "on these 2 shared cores a teacher epoch over it would take about an hour.\n")
+    pl_ = res.get('pipeline') or {}
+    ft_s = (t or {}).get('fit_s') or pl_.get('stages', {}).get('finetune', {}).get('seconds')
+    ep = (t or {}).get('epochs') or cfg['teacher_epochs']
+    w("`phrases=True` (the treebank's labelled sub-phrases as extra training rows) was **not run**: it adds about ten "
+      "times as many training rows"
+      + (f", and one teacher epoch on the sentences alone took {ft_s / ep / 60:.0f} min in this run" if ft_s else '') + '.\n')
     if 'accuracy' in made: w(f"![accuracy]({img_prefix}{made['accuracy']})\n")
     if 'curves' in made: w(f"![dev accuracy per epoch]({img_prefix}{made['curves']})\n")
     # augmentation
@@ -361,7 +376,9 @@ def markdown(cfg, res, f, tg, made, img_prefix, not_run, quick) -> str:
     pl = res.get('pipeline')
     if pl:
         w(f"The README's command (`distillnb run {pl['config']}`, run through `Experiment.from_config(...).run()`) took "
-          f"**{_secs(pl['wall_s'])}** end to end (`pipeline_wall_s`); its stages:\n")
+          f"**{_secs(pl['wall_s'])}** end to end (`pipeline_wall_s`), with {pl.get('torch_threads', '?')} torch thread(s), on a machine "
+          f"whose 1-minute load average was {pl['loadavg_start'][0]:.1f} when it started and {pl['loadavg_end'][0]:.1f} when it ended "
+          "(2 cores), so it shows what sharing costs more than what the pipeline needs on a quiet machine. Its stages:\n")
         w('| stage | seconds | dev |'); w('|---|---|---|')
         for k, s_ in pl['stages'].items():
             dev = '' if s_['metric'] is None else f"{100 * s_['metric']:.1f}"
@@ -403,14 +420,18 @@ def why_missed(cfg, res, f, tg) -> str:
                    "to; those answers are close to the gold labels, so the soft term adds little information. Tried: an α/T search "
                    f"({', '.join(f'α={a:g} T={T:g}' for a, T in [cfg['tutorial_alpha_t'], *cfg['search']])}){aug}. "
                    "Published students reach 88.8 with a transfer set of millions of augmented sentences (Tang et al. 2019); "
-                   f"ours had {(res.get('transfer') or {}).get('n_transfer', 0):,}.")
+                   + (f"ours had {res['transfer']['n_transfer']:,}." if res.get('transfer') else 'ours had none beyond the training sentences.'))
     if 'student throughput ≥ 20× the teacher at batch 32' in missed:
         one = f.get('student_over_teacher_throughput_b32_one_thread')
-        out.append(f"- **Student/teacher throughput at batch 32: {_n(f.get('student_over_teacher_throughput_b32'), 1, '×')} < 20×** "
-                   + (f" ({one:.1f}× on one thread). " if one else '. ')
-                   + "The student's two SRU layers step through a sentence one word piece after another, while the teacher's six "
-                   "layers are large matrix products that keep both cores busy; a batch of 32 gives the teacher enough work to "
-                   "amortise its size. Already in place: bucketed batches, and the sru package's compiled CPU kernel at inference.")
+        M = (res.get('inference') or {}).get('models', {})
+        size = (f" Most of the student's {M['sru']['params'] / 1e6:.1f}M parameters (the teacher has {M['teacher']['params'] / 1e6:.1f}M) "
+                "are a 30,522 × 300 embedding table whose lookup costs almost nothing; its work is two recurrent layers that step "
+                "through a sentence one word piece after another in small operations, while the teacher's work is a few large "
+                "matrix products per layer, which a CPU runs far more efficiently per parameter.") if M else ''
+        out.append(f"- **Student/teacher throughput at batch 32: {_n(f.get('student_over_teacher_throughput_b32'), 1, '×')} < 20×**"
+                   + (f" ({one:.1f}× on one thread, so not an artefact of the shared cores)." if one else '.') + size
+                   + " Already in place: bucketed batches, and the sru package's compiled CPU kernel at inference. Not tried: "
+                   "a smaller or trimmed vocabulary, or a narrower student.")
     if 'Trainer overhead ≤ 1.05' in missed:
         ov = res.get('overhead') or {}
         sec = ov.get('seconds', {})

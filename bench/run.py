@@ -138,6 +138,8 @@ def main():
             name, section, job, kw = free[0]
             if args.budget_min is not None and time.perf_counter() - start > 60 * args.budget_min:
                 skipped = [t[0] for t in todo]; print(f"budget reached: not run: {', '.join(skipped)}"); break
+            if job == 'teacher' and (claims / 'pipeline').exists() and not (work / 'results' / 'pipeline.json').exists():
+                time.sleep(15); continue  # it will use the pipeline's teacher
             if job == 'student' and kw.get('alpha') is not None and not (work / 'teacher_outputs.pt').exists():
                 if (claims / 'teacher').exists(): time.sleep(15); continue  # the teacher job is running elsewhere
             try: os.close(os.open(claims / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
