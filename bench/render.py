@@ -234,7 +234,11 @@ def markdown(cfg, res, f, tg, made, img_prefix, not_run, quick) -> str:
       + (f"; one SRU training epoch ran at {ts['sru']:.0f} examples/s on {ts['threads']} thread(s) against {ts['sru_all_cores']:.0f} "
          f"on all {ts['cores']} cores in the same job" if 'sru_all_cores' in ts else '')
       + '. The inference section measures both one thread and all cores.\n')
-    if not_run: w(f"**Not run** (reported as *not run* below): {', '.join(not_run)}.\n")
+    if not_run:
+        walls = [r['wall_s'] for r in res.values() if r.get('job') == 'student']
+        w(f"**Not run** (reported as *not run* below): {', '.join(not_run)}. They did not fit in the time this run had on the "
+          "shared machine" + (f" (a student run took {_secs(statistics.median(walls))} here)" if walls else '')
+          + '; `python bench/run.py` runs them next time and keeps everything already measured.\n')
     w('## Targets\n'); w('| target | measured | met? |'); w('|---|---|---|')
     for t in tg:
         v = t['value']; vs = 'not run' if v is None else (f'{v:.2f}' if 'ratio' in t['key'] else f'{v:.1f}×' if 'speed' in t['key'] or 'throughput' in t['key'] else f'{v:.1f}')
@@ -304,8 +308,11 @@ def markdown(cfg, res, f, tg, made, img_prefix, not_run, quick) -> str:
                   f"{_fmt(m, sd, n)} | {_runs(rs)} | {_n(_stat([r['test_acc'] for r in rs])[0])} |")
         w('')
     else:
-        w("**Not run**: `distillnb.augment` (issue 11) was not available when this benchmark ran, or its jobs did not fit "
-          "in the time; the section runs by itself once it can (`python bench/run.py --only augment`). "
+        from run import augment_available
+        why = ("its jobs (building and labelling the transfer set, then three students, two of them on "
+               f"{1 + cfg['augment']['n_variants']} times the data) did not fit in this run's time") if augment_available() else "`distillnb.augment` (issue 11) was not available"
+        w(f"**Not run**: {why}; the section runs by itself with `python bench/run.py --only augment`, using "
+          "`distillnb.augment.AugmentedTransfer` and `Embeddings.from_teacher` (see bench/augment_api.py). "
           "`student_augmented_dev_acc` is null.\n")
     # speed
     w('## 2. Inference speed\n')
@@ -357,6 +364,11 @@ def markdown(cfg, res, f, tg, made, img_prefix, not_run, quick) -> str:
         w(f"| Trainer | {', '.join(f'{x:.1f}' for x in ov['seconds']['trainer'])} |")
         w(f"| bare loop | {', '.join(f'{x:.1f}' for x in ov['seconds']['bare'])} |")
         w(f"\n**Trainer / bare loop = {ov['ratio']:.3f}** (best rounds; {ov['ratio_median']:.3f} on medians).\n")
+        if ov.get('profile'):
+            pr = ov['profile']
+            w(f"In one more Trainer round under cProfile, the Python of distillnb's trainer, sampler and metrics took "
+              f"{pr['framework_self_s']:.2f} s of {pr['total_s']:.1f} s ({100 * pr['framework_share']:.2f}%); the rest is the model, "
+              "autograd and the optimizer.\n")
     else: w('Not run.\n')
     w('## 5. Padding\n')
     p = res.get('padding')
@@ -393,7 +405,12 @@ def markdown(cfg, res, f, tg, made, img_prefix, not_run, quick) -> str:
     w('## How to run it\n')
     w('```\n.venv/bin/python bench/run.py              # everything not yet measured (results kept in bench/.work/)\n'
       '.venv/bin/python bench/run.py --quick      # tiny slices, to check the code\n'
-      '.venv/bin/python bench/run.py --only speed --force   # measure one section again\n```\n')
+      '.venv/bin/python bench/run.py --only speed --force   # measure one section again\n'
+      '.venv/bin/python bench/run.py --budget-min 60        # start no new job after an hour; the rest shows as not run\n'
+      '.venv/bin/python bench/run.py --render      # rewrite this file and bench/results.json from the stored results\n```\n\n'
+      'Sections: `pipeline` (the README\'s config end to end; its teacher is the one every student learns from), `teacher`, '
+      '`speed`, `accuracy`, `augment`. A second `bench/run.py` started alongside takes the next job nobody has claimed. '
+      'Nothing here runs in CI.\n')
     return '\n'.join(L) + '\n'
 
 
