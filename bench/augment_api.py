@@ -36,8 +36,16 @@ def transfer_set(cfg: dict, work: Path) -> list:
     return torch.load(work / 'transfer.pt')
 
 
-def teacher_embeddings(cfg: dict, work: Path):
-    "The student's Embeddings, started from the table `Embeddings.from_teacher` made in job `transfer`."
+def teacher_embeddings(cfg: dict, work: Path, teacher_file: str = 'teacher.pt'):
+    "The student's Embeddings, started by `Embeddings.from_teacher` from the stored teacher `teacher_file` (table made once, kept)."
     import torch
+    from distillnb import augment  # noqa: F401  (adds Embeddings.from_teacher)
     from distillnb.models import Embeddings
-    return Embeddings.from_pretrained(torch.load(work / 'init_embeddings.pt'), freeze=False)
+    path = work / ('init_embeddings.pt' if teacher_file == 'teacher.pt' else f'init_embeddings_{Path(teacher_file).stem}.pt')
+    if not path.exists():
+        from common import teacher_model
+        teacher = teacher_model(2)
+        teacher.load_state_dict(torch.load(work / teacher_file))
+        vocab = teacher.embedder.model.get_input_embeddings().num_embeddings
+        torch.save(Embeddings.from_teacher(teacher, vocab, cfg['embedding_dim']).weight.detach().clone(), path)
+    return Embeddings.from_pretrained(torch.load(path), freeze=False)

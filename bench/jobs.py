@@ -116,50 +116,86 @@ def _load_teacher(work: Path, n_classes: int, need_trained: bool = True):
     return model, False
 
 
-def _outputs(work: Path) -> dict:
+def _outputs(work: Path, phrases: bool = False) -> dict:
+    "The stored teacher outputs: of job `teacher` (and `transfer`), or with `phrases` of job `teacher_phrases`."
     torch = _torch()
-    path = work / 'teacher_outputs.pt'
-    if not path.exists(): raise FileNotFoundError(f"{path} is missing: run the teacher job first (--only teacher)")
+    path = work / ('teacher_outputs_phrases.pt' if phrases else 'teacher_outputs.pt')
+    if not path.exists(): raise FileNotFoundError(f"{path} is missing: run the teacher job first (--only {'phrases' if phrases else 'teacher'})")
     table = torch.load(path)
     extra = work / 'teacher_outputs_transfer.pt'
-    if extra.exists(): table.update(torch.load(extra))
+    if extra.exists() and not phrases: table.update(torch.load(extra))
     return table
 
 
 # ------------------------------------------------------------------ students
 def student(cfg, work: Path, seed: int = 0, rnn: str = 'sru', alpha: float | None = None, temperature: float = 1.0,
-            augment: bool = False, init: bool = False) -> dict:
-    "Train one student: hard labels only (alpha None) or distilled from the stored teacher outputs; dev and test accuracy."
+            augment: bool = False, init: bool = False, phrases: bool = False) -> dict:
+    """Train one student: hard labels only (alpha None) or distilled from the stored teacher outputs; dev and test accuracy.
+
+    With `phrases`, it trains on the sentences and their labelled sub-phrases and distils from the teacher of job
+    `teacher_phrases`, validating `cfg['phrases']['checks']` times per epoch."""
     torch = _torch()
     from distillnb.core import seed_everything
     from distillnb.data import BaseSampler
     from distillnb.metrics import Accuracy
     from distillnb.distill import DistillationTrainer
     t0 = time.perf_counter()
-    ds, v = load_sst(cfg)
+    ds, v = load_sst(cfg, phrases=phrases)
     for split in (v.train, v.val, v.test): list(split)
     data_s = time.perf_counter() - t0
     seed_everything(seed)
     emb, transfer, n_transfer = None, None, 0
     if init or augment:
         import augment_api
-        if init: emb = augment_api.teacher_embeddings(cfg, work)
+        if init: emb = augment_api.teacher_embeddings(cfg, work, 'teacher_phrases.pt' if phrases else 'teacher.pt')
         if augment: transfer = augment_api.transfer_set(cfg, work); n_transfer = len(transfer)
     model = student_model(v.text.vocab_size, cfg, rnn, v.label.vocab_size, embedding=emb)
     opt = torch.optim.Adam(model.trainable_params, lr=cfg['student_lr'])
+    pc = cfg['phrases']
+    steps = dict(max_steps=pc['student_epochs'] * pc['checks'], epoch_per_step=1 / pc['checks']) if phrases else dict(max_steps=cfg['student_epochs'])
     if alpha is None:
-        tr = _trainer(v, model, opt, cfg, seed)
+        tr = _trainer(v, model, opt, cfg, seed, **steps)
     else:
-        teacher = memo_teacher(_outputs(work), v.text.padding_idx)
+        teacher = memo_teacher(_outputs(work, phrases), v.text.padding_idx)
         tr = DistillationTrainer(v, *_samplers(cfg, seed), teacher_model=teacher, student_model=model,
                                  loss_fn=torch.nn.NLLLoss(), metric_fn=Accuracy(), optimizer=opt, alpha_kl=alpha,
-                                 temperature=temperature, transfer_data=transfer, max_steps=cfg['student_epochs'], seed=seed)
+                                 temperature=temperature, transfer_data=transfer, seed=seed, **steps)
     t1 = time.perf_counter(); tr.fit(); fit_s = time.perf_counter() - t1
     dev, test = tr.evaluate(split='val'), tr.evaluate(split='test')
     return {'dev_acc': 100 * dev[ACC], 'test_acc': 100 * test[ACC], 'best_step': tr.best_step, 'seed': seed, 'rnn': rnn,
             'alpha': alpha, 'temperature': temperature, 'augment': augment, 'init': init, 'n_transfer': n_transfer,
             'train_examples_per_s': _train_rate(tr), 'fit_s': fit_s, 'data_s': data_s, 'params': count_params(model),
-            'epochs': cfg['student_epochs'], 'lr': cfg['student_lr'], 'curve': _curve(tr), 'train_split': 'sentences'}
+            'epochs': pc['student_epochs'] if phrases else cfg['student_epochs'], 'lr': cfg['student_lr'], 'curve': _curve(tr),
+            'train_split': 'phrases' if phrases else 'sentences', 'phrases': phrases, 'n_train': len(v.train)}
+
+
+# ------------------------------------------------------------------ phrases=True
+def teacher_phrases(cfg, work: Path) -> dict:
+    """The teacher fine-tuned on the sentences and the treebank's labelled sub-phrases (`SSTDataset(phrases=True)`),
+    validated `checks` times per epoch, its LR decaying linearly to 0; scored, stored, and its outputs on every row kept."""
+    torch = _torch()
+    from distillnb.core import seed_everything
+    pc = cfg['phrases']
+    t0 = time.perf_counter()
+    ds, v = load_sst(cfg, phrases=True)
+    for split in (v.train, v.val, v.test): list(split)
+    data_s = time.perf_counter() - t0
+    seed_everything(0)
+    model = teacher_model(v.label.vocab_size)
+    opt = torch.optim.AdamW(model.trainable_params, lr=pc['teacher_lr'])
+    n_iter = math.ceil(len(v.train) / cfg['batch_size']) * pc['teacher_epochs']
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: max(0.0, 1 - i / n_iter))
+    tr = _trainer(v, model, opt, cfg, 0, max_steps=pc['teacher_epochs'] * pc['checks'], epoch_per_step=1 / pc['checks'], iter_scheduler=sched)
+    t1 = time.perf_counter(); tr.fit(); fit_s = time.perf_counter() - t1
+    dev, test = tr.evaluate(split='val'), tr.evaluate(split='test')
+    torch.save(model.state_dict(), work / 'teacher_phrases.pt')
+    t2 = time.perf_counter()
+    torch.save(label_all(model, [v.train, v.val, v.test], v.text.padding_idx), work / 'teacher_outputs_phrases.pt')
+    return {'dev_acc': 100 * dev[ACC], 'test_acc': 100 * test[ACC], 'best_step': tr.best_step, 'checks_per_epoch': pc['checks'],
+            'train_examples_per_s': _train_rate(tr), 'data_s': data_s, 'fit_s': fit_s, 'label_s': time.perf_counter() - t2,
+            'n_train': len(v.train), 'n_dev': len(v.val), 'n_test': len(v.test), 'params': count_params(model),
+            'curve': _curve(tr), 'epochs': pc['teacher_epochs'], 'lr': pc['teacher_lr'], 'schedule': 'linear decay to 0',
+            'train_split': 'phrases', 'source': 'bench (Python API)'}
 
 
 # ------------------------------------------------------------------ augmentation (issue 11)
@@ -441,4 +477,4 @@ def pipeline(cfg, work: Path, config: str = 'configs/tutorial-offline.yaml') -> 
             'teacher': {'dev_acc': 100 * t_dev[ACC], 'test_acc': 100 * t_test[ACC], 'curve': _curve(ft), 'best_step': ft.best_step}}
 
 
-JOBS = {f.__name__: f for f in (teacher, student, transfer, inference, train_speed, overhead, cache, padding, pipeline)}
+JOBS = {f.__name__: f for f in (teacher, teacher_phrases, student, transfer, inference, train_speed, overhead, cache, padding, pipeline)}

@@ -7,7 +7,7 @@ every job) BENCHMARKS.md and bench/results.json are rendered from whatever resul
 
   python bench/run.py                      # everything not yet measured, then render
   python bench/run.py --quick              # tiny slices and one step, for developing (renders under bench/.work/quick)
-  python bench/run.py --only speed         # sections: teacher, speed, accuracy, augment, pipeline (comma-separated)
+  python bench/run.py --only speed         # sections: teacher, speed, accuracy, augment, phrases, pipeline (comma-separated)
   python bench/run.py --force --only speed # measure again
   python bench/run.py --render             # only rewrite BENCHMARKS.md and bench/results.json
   python bench/run.py --budget-min 50      # start no new job after 50 minutes; the rest is reported as not run
@@ -21,13 +21,13 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 from common import settings, work_dir, write_json, peak_rss_mb, loadavg, quiet, ROOT
 
-SECTIONS = ('teacher', 'speed', 'accuracy', 'augment', 'pipeline')
+SECTIONS = ('teacher', 'speed', 'accuracy', 'augment', 'phrases', 'pipeline')
 
 
 def job_name(kind: str, **kw) -> str:
     if kind != 'student': return kind
     a = 'hard' if kw.get('alpha') is None else f"a{kw['alpha']:g}-T{kw.get('temperature', 1.0):g}"
-    extra = ('-aug' if kw.get('augment') else '') + ('-init' if kw.get('init') else '')
+    extra = ('-aug' if kw.get('augment') else '') + ('-init' if kw.get('init') else '') + ('-phrases' if kw.get('phrases') else '')
     return f"student-{kw.get('rnn', 'sru')}-{a}{extra}-s{kw.get('seed', 0)}"
 
 
@@ -72,6 +72,12 @@ def plan(cfg: dict, work: Path) -> list[tuple[str, str, str, dict]]:
         for aug, init in ((True, False), (False, True), (True, True)):
             kw = dict(tut, augment=aug, init=init, seed=seeds[0])
             jobs.append((job_name('student', **kw), 'augment', 'student', kw))
+    # phrases=True: a teacher and three students trained on the sentences and their labelled sub-phrases
+    jobs.append(('teacher_phrases', 'phrases', 'teacher_phrases', {}))
+    for kw in (dict(), dict(tut), dict(tut, init=True)):
+        kw = dict(kw, phrases=True, seed=seeds[0])
+        if kw.get('init') and not augment_available(): continue
+        jobs.append((job_name('student', **kw), 'phrases', 'student', kw))
     best = best_alpha_t(cfg, res)
     more = [dict(), tut] + ([dict(alpha=best[0], temperature=best[1])] if best and best != cfg['tutorial_alpha_t'] else [])
     jobs += [(job_name('student', seed=s, **kw), 'accuracy', 'student', dict(seed=s, **kw)) for s in seeds[1:] for kw in more]
@@ -142,6 +148,8 @@ def main():
                 time.sleep(15); continue  # it will use the pipeline's teacher
             if job == 'student' and kw.get('alpha') is not None and not (work / 'teacher_outputs.pt').exists():
                 if (claims / 'teacher').exists(): time.sleep(15); continue  # the teacher job is running elsewhere
+            if job == 'student' and kw.get('phrases') and not (work / 'teacher_outputs_phrases.pt').exists():
+                if (claims / 'teacher_phrases').exists(): time.sleep(15); continue
             try: os.close(os.open(claims / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
             except FileExistsError: continue
             try:
