@@ -494,7 +494,11 @@ def why_missed(cfg, res, f, tg) -> str:
                    "to; those answers are close to the gold labels, so the soft term adds little information. Tried: an α/T search "
                    f"({', '.join(f'α={a:g} T={T:g}' for a, T in [cfg['tutorial_alpha_t'], *cfg['search']])}){aug}. "
                    "Published students reach 88.8 with a transfer set of millions of augmented sentences (Tang et al. 2019); "
-                   + (f"ours had {res['transfer']['n_transfer']:,}." if res.get('transfer') else 'ours had none beyond the training sentences.'))
+                   + (f"ours had {res['transfer']['n_transfer']:,}." if res.get('transfer') else 'ours had none beyond the training sentences.')
+                   + (f" The largest gains measured came from the teacher-initialised embeddings and from the phrases: trained with "
+                      f"`phrases=True`, the best student ({f['student_phrases_best_variant']}) reached {f['student_phrases_best_dev_acc']:.1f}, "
+                      f"{f['teacher_phrases_dev_acc'] - f['student_phrases_best_dev_acc']:.1f} points behind its teacher's "
+                      f"{f['teacher_phrases_dev_acc']:.1f} (one seed)." if f.get('student_phrases_best_dev_acc') is not None and f.get('teacher_phrases_dev_acc') is not None else ''))
     if 'student throughput ≥ 20× the teacher at batch 32' in missed:
         one = f.get('student_over_teacher_throughput_b32_one_thread')
         M = (res.get('inference') or {}).get('models', {})
