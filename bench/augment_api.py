@@ -37,12 +37,12 @@ def transfer_set(cfg: dict, work: Path) -> list:
 
 
 def teacher_embeddings(cfg: dict, work: Path, teacher_file: str = 'teacher.pt'):
-    "The student's Embeddings, started by `Embeddings.from_teacher` from the stored teacher `teacher_file` (table made once, kept)."
+    "The student's Embeddings, started by `Embeddings.from_teacher` from the stored teacher `teacher_file` (table made once per teacher, kept)."
     import torch
     from distillnb import augment  # noqa: F401  (adds Embeddings.from_teacher)
     from distillnb.models import Embeddings
     path = work / ('init_embeddings.pt' if teacher_file == 'teacher.pt' else f'init_embeddings_{Path(teacher_file).stem}.pt')
-    if not path.exists():
+    if not path.exists() or path.stat().st_mtime < (work / teacher_file).stat().st_mtime:  # made again when the teacher was
         from common import teacher_model
         teacher = teacher_model(2)
         teacher.load_state_dict(torch.load(work / teacher_file))

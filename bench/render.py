@@ -48,6 +48,9 @@ def teacher_of(res: dict) -> dict | None:
             'epochs': len(p['teacher']['curve']) - 1, 'n_train': None, 'source': 'pipeline'}
 
 
+def _plural(k: int, word: str) -> str: return f"{k} {word}{'' if k == 1 else 's'}"
+
+
 def _fmt(m, s=None, n=None, digits=1) -> str:
     if m is None: return 'not run'
     txt = f'{m:.{digits}f}'
@@ -57,15 +60,22 @@ def _fmt(m, s=None, n=None, digits=1) -> str:
     return txt
 
 
-PHRASE_STUDENTS = {  # results.json key -> (selection, label); 'tut' stands for the tutorial's α, T
+PHRASE_STUDENTS = {  # results.json key -> (selection, label); 'tut': the tutorial's α, T; 'best': the best α, T on the sentences
     'student_phrases_scratch': (dict(), 'SRU student, labels only'),
     'student_phrases_distilled': (dict(tut=True), 'SRU student, distilled, α=0.5 T=1'),
-    'student_phrases_distilled_init': (dict(tut=True, init=True), 'SRU student, distilled, α=0.5 T=1, teacher-initialised')}
+    'student_phrases_distilled_init': (dict(tut=True, init=True), 'SRU student, distilled, α=0.5 T=1, teacher-initialised'),
+    'student_phrases_best_init': (dict(best=True, init=True), 'SRU student, distilled, best α, T of the sentences, teacher-initialised')}
 
 
-def _sel(cfg: dict, sel: dict) -> dict:
+def _sel(cfg: dict, sel: dict, res: dict) -> dict | None:
+    "The `_students` filter of a PHRASE_STUDENTS selection; None when it names the best α, T before that is known."
     sel = dict(sel)
     if sel.pop('tut', False): sel.update(alpha=cfg['tutorial_alpha_t'][0], temperature=cfg['tutorial_alpha_t'][1])
+    if sel.pop('best', False):
+        from run import best_alpha_t
+        best = best_alpha_t(cfg, res)
+        if best is None: return None
+        sel.update(alpha=best[0], temperature=best[1])
     return sel
 
 
@@ -94,7 +104,8 @@ def collect(cfg: dict, res: dict) -> dict:
     tp = res.get('teacher_phrases')
     out['teacher_phrases_dev_acc'], out['teacher_phrases_test_acc'] = (tp['dev_acc'], tp['test_acc']) if tp else (None, None)
     for k, (sel, _) in PHRASE_STUDENTS.items():
-        rs = _students(res, phrases=True, **_sel(cfg, sel))
+        sl = _sel(cfg, sel, res)
+        rs = [] if sl is None else _students(res, phrases=True, **sl)
         out[f'{k}_dev_acc'], out[f'{k}_test_acc'] = _stat([r['dev_acc'] for r in rs])[0], _stat([r['test_acc'] for r in rs])[0]
     ph = [k for k in PHRASE_STUDENTS if k != 'student_phrases_scratch' and out[f'{k}_dev_acc'] is not None]
     best_ph = max(ph, key=lambda k: out[f'{k}_dev_acc'], default=None)
@@ -443,19 +454,22 @@ def phrases_section(cfg, res, f) -> str:
     L = ['### Trained on phrases (`phrases=True`)\n']; w = L.append
     tp, pc = res.get('teacher_phrases'), cfg['phrases']
     if not tp:
-        w("**Not run**: `python bench/run.py --only phrases` trains a teacher and three students on the sentences and the "
+        w("**Not run**: `python bench/run.py --only phrases` trains a teacher and three or four students on the sentences and the "
           "treebank's labelled sub-phrases (77,625 rows, 5.4 times the words of the sentences).\n")
         return '\n'.join(L) + '\n'
     w(f"`SSTDataset(phrases=True)` adds every distinct labelled sub-phrase of the training trees to the training split: "
       f"{tp['n_train']:,} rows instead of 6,920, about 5.4 times the words; dev and test are the same sentences as above. "
-      f"The teacher trains {pc['teacher_epochs']} epoch(s) with AdamW {pc['teacher_lr']:g}, its LR decaying linearly to 0 "
+      f"The teacher trains {_plural(tp.get('epochs', pc['teacher_epochs']), 'epoch')} with AdamW {pc['teacher_lr']:g}, its LR decaying linearly to 0 "
       f"({_secs(tp['fit_s'])}); students train {pc['student_epochs']} epochs with Adam {cfg['student_lr']:g}. Every model "
       f"validates {pc['checks']} times per epoch and keeps its best check. Students distil from this teacher, whose outputs on "
       f"every row were stored once ({_secs(tp['label_s'])}). One seed each.\n")
     w('| model | train rows | dev | test | best check (0: before training) | training time |'); w('|---|---|---|---|---|---|')
     w(f"| teacher: all-MiniLM-L6-v2 + linear | {tp['n_train']:,} | {tp['dev_acc']:.1f} | {tp['test_acc']:.1f} | {tp['best_step']} | {_secs(tp['fit_s'])} |")
     for k, (sel, label) in PHRASE_STUDENTS.items():
-        rs = _students(res, phrases=True, **_sel(cfg, sel))
+        sl = _sel(cfg, sel, res)
+        rs = [] if sl is None else _students(res, phrases=True, **sl)
+        if sl and sel.get('best'):
+            label = label.replace('best α, T of the sentences', f"α={sl['alpha']:g} T={sl['temperature']:g} (best on the sentences)")
         if not rs: w(f"| {label} | | not run | | | |"); continue
         r = rs[0]
         w(f"| {label} | {r.get('n_train', 0):,} | {r['dev_acc']:.1f} | {r['test_acc']:.1f} | {r['best_step']} | {_secs(r['fit_s'])} |")
@@ -479,7 +493,7 @@ def why_missed(cfg, res, f, tg) -> str:
                    "README's time. Tried: the checkpoint's own mean pooling (the config's choice; the shared plain-PyTorch "
                    "baselines found the [CLS] pooler no better). "
                    + (f"Trained on the phrases as well (`phrases=True`, {res['teacher_phrases']['n_train']:,} rows, "
-                      f"{cfg['phrases']['teacher_epochs']} epoch, {_secs(res['teacher_phrases']['fit_s'])}), the same teacher reaches "
+                      f"{_plural(res['teacher_phrases'].get('epochs', cfg['phrases']['teacher_epochs']), 'epoch')}, {_secs(res['teacher_phrases']['fit_s'])}), the same teacher reaches "
                       f"{f['teacher_phrases_dev_acc']:.1f} on dev (section 1)." if res.get('teacher_phrases') else
                       "Not tried here: training on the phrases (`phrases=True`, `--only phrases`), 5.4 times the words, which is "
                       "the lever the published figure uses."))

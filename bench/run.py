@@ -72,9 +72,11 @@ def plan(cfg: dict, work: Path) -> list[tuple[str, str, str, dict]]:
         for aug, init in ((True, False), (False, True), (True, True)):
             kw = dict(tut, augment=aug, init=init, seed=seeds[0])
             jobs.append((job_name('student', **kw), 'augment', 'student', kw))
-    # phrases=True: a teacher and three students trained on the sentences and their labelled sub-phrases
+    # phrases=True: a teacher and three or four students trained on the sentences and their labelled sub-phrases
     jobs.append(('teacher_phrases', 'phrases', 'teacher_phrases', {}))
-    for kw in (dict(), dict(tut), dict(tut, init=True)):
+    best = best_alpha_t(cfg, res)
+    best_kw = [dict(alpha=best[0], temperature=best[1], init=True)] if best and tuple(best) != tuple(cfg['tutorial_alpha_t']) else []
+    for kw in (dict(), dict(tut), dict(tut, init=True), *best_kw):
         kw = dict(kw, phrases=True, seed=seeds[0])
         if kw.get('init') and not augment_available(): continue
         jobs.append((job_name('student', **kw), 'phrases', 'student', kw))
