@@ -244,11 +244,42 @@ def inference(cfg, work: Path) -> dict:
     for k, m in models.items():
         one[k]['b32'].append(speed(m, data, columns=[0], batch_size=32))
         one[k]['b1'].append(lat(m, data, columns=[0], n=cfg['latency_n']))
+    torch.set_num_threads(default)
+    for k, m in models.items(): out[k].update(macs_per_token=macs_per_token(m), time_shares=time_shares(m, data))
     torch.set_num_threads(jobs_threads)
     for k in out:
         out[k].update(examples_per_s_b32=max(out[k]['b32']), latency_b1_s=min(out[k]['b1']),
                       one_thread={'examples_per_s_b32': max(one[k]['b32']), 'latency_b1_s': min(one[k]['b1'])})
     return {'models': out, 'n_examples': len(data), 'latency_n': cfg['latency_n'], 'functions': source, 'threads': default}
+
+
+def macs_per_token(model) -> int:
+    "Multiply-adds per token of the weight matrices a token goes through: every parameter of 2+ dimensions outside an embedding table."
+    torch = _torch()
+    tables = {id(p) for mod in model.modules() if isinstance(mod, torch.nn.Embedding) for p in mod.parameters()}
+    return sum(p.numel() for p in model.parameters() if p.dim() >= 2 and id(p) not in tables)
+
+
+def time_shares(model, data, batch_size: int = 32) -> dict:
+    "Where a model's inference time goes in the batches `inference_speed` times (torch profiler, self CPU time): matrix products, the SRU kernel, the rest."
+    torch = _torch()
+    from distillnb.report import _batches
+    model.eval()
+    batches, _ = _batches(data, [0], batch_size, 1024, 0)  # the batches `inference_speed` times
+    with torch.inference_mode():
+        model(*batches[0])
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            for b in batches: model(*b)
+    groups = {'matrix products': ('aten::mm', 'aten::addmm', 'aten::bmm', 'aten::matmul', 'aten::linear', 'aten::_scaled_dot_product'),
+              'sru package recurrence kernel': ('sru_cpu::',)}
+    shares, total = {g: 0.0 for g in groups}, 0.0
+    for e in prof.key_averages():
+        t = e.self_cpu_time_total; total += t
+        g = next((g for g, names in groups.items() if e.key.startswith(names)), None)
+        if g: shares[g] += t
+    shares = {g: t / total for g, t in shares.items() if t}
+    shares['everything else'] = 1 - sum(shares.values())
+    return shares
 
 
 # ------------------------------------------------------------------ speed: training, SRU against LSTM

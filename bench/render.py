@@ -517,13 +517,23 @@ def why_missed(cfg, res, f, tg) -> str:
         one = f.get('student_over_teacher_throughput_b32_one_thread')
         M = (res.get('inference') or {}).get('models', {})
         size = (f" Most of the student's {M['sru']['params'] / 1e6:.1f}M parameters (the teacher has {M['teacher']['params'] / 1e6:.1f}M) "
-                "are a 30,522 × 300 embedding table whose lookup costs almost nothing; its work is two recurrent layers that step "
-                "through a sentence one word piece after another in small operations, while the teacher's work is a few large "
-                "matrix products per layer, which a CPU runs far more efficiently per parameter.") if M else ''
+                "are a 30,522 × 300 embedding table whose lookup costs almost nothing.") if M else ''
+        macs = (M.get('teacher') or {}).get('macs_per_token'), (M.get('sru') or {}).get('macs_per_token')
+        if all(macs):
+            size += (f" Per word piece, the teacher's weight matrices take {macs[0] / 1e6:.1f}M multiply-adds and the student's "
+                     f"{macs[1] / 1e6:.2f}M: {macs[0] / macs[1]:.0f}× less compute, so 20× asks the student to run its far smaller "
+                     "matrix products as efficiently as the teacher's large ones, and its recurrence for nearly free.")
+        sh = (M.get('sru') or {}).get('time_shares')
+        if sh:
+            size += (f" Where the student's time went (torch profiler, batch 32, all cores): "
+                     + ', '.join(f"{name} {100 * v:.0f}%" for name, v in sorted(sh.items(), key=lambda kv: -kv[1]))
+                     + ". The sru package's CPU kernel steps through time in a scalar, single-threaded C++ loop.")
         out.append(f"- **Student/teacher throughput at batch 32: {_n(f.get('student_over_teacher_throughput_b32'), 1, '×')} < 20×**"
                    + (f" ({one:.1f}× on one thread, so not an artefact of the shared cores)." if one else '.') + size
-                   + " Already in place: bucketed batches, and the sru package's compiled CPU kernel at inference. Not tried: "
-                   "a smaller or trimmed vocabulary, or a narrower student.")
+                   + " Already in place: bucketed batches, and the sru package's compiled CPU kernel at inference. Tried: "
+                   "distillnb's own vectorised recurrence (the one it trains with) at inference; it was faster at some batch "
+                   "sizes and slower at others, on one thread and on two, so the package's kernel stays. Not tried: a "
+                   "narrower student, or a kernel of our own.")
     if 'Trainer overhead ≤ 1.05' in missed:
         ov = res.get('overhead') or {}
         sec = ov.get('seconds', {})
