@@ -4,13 +4,14 @@
 
 # %% ../nbs/03_models.ipynb #748f654a
 from __future__ import annotations
-import difflib, inspect, json
+import inspect, json
 from pathlib import Path
 import torch
 from torch import nn, Tensor
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from fastcore.basics import patch
-from .core import DistillnbError
+from fastcore.meta import delegates
+from .core import DistillnbError, check_int, check_number, check_choice, did_you_mean, count_params
 from .pretrained import resolve_alias, load_tokenizer, load_model, hub_reachable
 from .sru import import_sru, sru_forward
 
@@ -23,15 +24,6 @@ __all__ = ['POOLINGS', 'RNN_TYPES', 'POOL_MODES', 'ModelError', 'Module', 'Embed
 class ModelError(DistillnbError):
     "Model arguments that do not fit: the message names the bad value, what fits, and how to fix it."
 
-# %% ../nbs/03_models.ipynb #a71df802
-def _positive_int(owner:str, name:str, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ModelError(f"{owner}: {name} must be a positive integer, got {value!r}")
-
-def _probability(owner:str, name:str, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ModelError(f"{owner}: {name} must be a number in [0, 1), got {value!r}")
-
 # %% ../nbs/03_models.ipynb #012ae173
 class Module(nn.Module):
     "`nn.Module` with `trainable_params`: the parameters that require grad, as a list."
@@ -43,7 +35,7 @@ class Module(nn.Module):
     def num_parameters(self, trainable:bool=False, # count only the parameters that train
                       ) -> int:
         "How many numbers the module holds."
-        return sum(p.numel() for p in (self.trainable_params if trainable else self.parameters()))
+        return count_params(self, trainable)
 
 # %% ../nbs/03_models.ipynb #b318ad02
 class Embeddings(Module, nn.Embedding):
@@ -53,8 +45,8 @@ class Embeddings(Module, nn.Embedding):
                  padding_idx:int|None=0, # the padding id: its row starts at zero and never gets a gradient
                  freeze:bool=False, # keep the table fixed during training
                 ):
-        _positive_int('Embeddings', 'num_embeddings', num_embeddings)
-        _positive_int('Embeddings', 'embedding_dim', embedding_dim)
+        check_int(num_embeddings, 'Embeddings: num_embeddings', error=ModelError)
+        check_int(embedding_dim, 'Embeddings: embedding_dim', error=ModelError)
         if padding_idx is not None and not (isinstance(padding_idx, int) and 0 <= padding_idx < num_embeddings):
             raise ModelError(f"Embeddings: padding_idx must be None or an id in [0, {num_embeddings}), got {padding_idx!r}")
         super().__init__(num_embeddings, embedding_dim, padding_idx=padding_idx)
@@ -159,19 +151,12 @@ def get_pooling(pooling:str|nn.Module|None, # a name in POOLINGS, a pooling modu
     if pooling is None or isinstance(pooling, nn.Module) or callable(pooling): return pooling
     key = pooling.lower() if isinstance(pooling, str) else pooling
     if key in POOLINGS: return LastPooling(bidirectional) if key == 'last' else POOLINGS[key]()
-    close = difflib.get_close_matches(str(pooling).lower(), POOLINGS, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ''
-    raise ModelError(f"unknown pooling {pooling!r}{hint}: use 'first', 'last', 'sum', 'avg' (or 'mean'), 'max', or a pooling module")
+    raise ModelError(f"unknown pooling {pooling!r}{did_you_mean(pooling, POOLINGS)}: use 'first', 'last', 'sum', 'avg' (or 'mean'), 'max', or a pooling module")
 
 # %% ../nbs/03_models.ipynb #4bf27432
 RNN_TYPES = ('lstm', 'gru', 'sru')
 
-def _rnn_type(rnn_type) -> str:
-    key = rnn_type.lower() if isinstance(rnn_type, str) else rnn_type
-    if key in RNN_TYPES: return key
-    close = difflib.get_close_matches(str(rnn_type).lower(), RNN_TYPES, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ''
-    raise ModelError(f"unknown rnn_type {rnn_type!r}{hint}: use 'lstm', 'gru' or 'sru'")
+def _rnn_type(rnn_type) -> str: return check_choice(rnn_type, 'rnn_type', RNN_TYPES, error=ModelError)
 
 # %% ../nbs/03_models.ipynb #a5ab4766
 class RNNEncoder(Module):
@@ -186,8 +171,8 @@ class RNNEncoder(Module):
                  **sru_kwargs, # sru only: more sru.SRU options, e.g. layer_norm, highway_bias, rescale
                 ):
         super().__init__()
-        for name in ('input_size', 'hidden_size', 'n_layers'): _positive_int('RNNEncoder', name, locals()[name])
-        _probability('RNNEncoder', 'dropout', dropout)
+        for name in ('input_size', 'hidden_size', 'n_layers'): check_int(locals()[name], f'RNNEncoder: {name}', error=ModelError)
+        check_number(dropout, 'RNNEncoder: dropout', 0, 1, high_open=True, error=ModelError)
         self.rnn_type = _rnn_type(rnn_type)
         if sru_kwargs and self.rnn_type != 'sru':
             raise ModelError(f"RNNEncoder: {', '.join(sorted(sru_kwargs))} only apply to rnn_type 'sru', not {self.rnn_type!r}: remove them")
@@ -237,6 +222,7 @@ def forward(self:RNNEncoder, data:Tensor, # (B, T, input_size)
     return out if lengths.all() else out.masked_fill(~mask[..., None], 0.)
 
 # %% ../nbs/03_models.ipynb #b569a998
+@delegates(RNNEncoder, keep=True)  # its signature lists RNNEncoder's own options (fast_cpu), for show_doc and the config checks
 class PooledRNNEncoder(Module):
     "An `RNNEncoder` followed by a pooling over time: (B, T, I) -> one (B, `output_size`) vector per sentence."
     def __init__(self, input_size:int, # features per token, the embedding size
@@ -290,7 +276,7 @@ class Embedder(Module):
                  padding_idx:int|None=0, # the padding id the mask is built from; None: no mask
                 ):
         super().__init__()
-        _probability('Embedder', 'embedding_dropout', embedding_dropout)
+        check_number(embedding_dropout, 'Embedder: embedding_dropout', 0, 1, high_open=True, error=ModelError)
         _check_fit(embedding, encoder)
         self.embedding, self.encoder, self.padding_idx = embedding, encoder, padding_idx
         self.dropout = nn.Dropout(embedding_dropout)
@@ -419,8 +405,8 @@ class SoftmaxLayer(Module):
                  take_log:bool=True, # log-probabilities (for NLLLoss); False gives probabilities
                 ):
         super().__init__()
-        for name in ('input_size', 'output_size', 'mlp_layers'): _positive_int('SoftmaxLayer', name, locals()[name])
-        _probability('SoftmaxLayer', 'dropout', dropout)
+        for name in ('input_size', 'output_size', 'mlp_layers'): check_int(locals()[name], f'SoftmaxLayer: {name}', error=ModelError)
+        check_number(dropout, 'SoftmaxLayer: dropout', 0, 1, high_open=True, error=ModelError)
         self.input_size, self.output_size, self.take_log = input_size, output_size, take_log
         hidden = [m for _ in range(mlp_layers - 1) for m in (nn.Linear(input_size, input_size), nn.ReLU(), nn.Dropout(dropout))]
         self.mlp = nn.Sequential(*hidden, nn.Linear(input_size, output_size))
@@ -449,7 +435,7 @@ class TextClassifier(Module):
                  dropout:float=0., # dropout on the sentence vector
                 ):
         super().__init__()
-        _probability('TextClassifier', 'dropout', dropout)
+        check_number(dropout, 'TextClassifier: dropout', 0, 1, high_open=True, error=ModelError)
         _check_classifier_fit(embedder, output_layer)
         self.embedder, self.output_layer, self.dropout = embedder, output_layer, nn.Dropout(dropout)
 
