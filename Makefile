@@ -13,7 +13,7 @@ endif
 # The venv's tools first: nbdev's commands and the `ninja` that sru's compiler step looks for.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: tutorial test test-slow env export clean-nbs run-nbs docs screenshots bench
+.PHONY: tutorial test test-slow env lab export clean-nbs run-nbs docs screenshots bench
 .DEFAULT_GOAL := tutorial
 
 env:
@@ -28,6 +28,13 @@ tutorial: env
 
 test: env
 	@$(BIN)/python tools/run_tests.py
+
+# Step through the notebooks: JupyterLab on nbs/, with this environment registered as the kernel "distillnb".
+# A convenience, not a third required command. LAB_ARGS passes options, e.g. LAB_ARGS=--no-browser.
+LAB_ARGS ?=
+lab: env
+	@$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (distillnb .venv)" >/dev/null
+	@$(BIN)/jupyter lab --notebook-dir=nbs --ServerApp.ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 test-slow: env
 	@$(BIN)/python tools/run_tests.py --flags slow
