@@ -9,19 +9,11 @@ from pathlib import Path
 import torch
 from torch import nn
 from fastcore.basics import patch
-from .core import DistillnbError
+from .core import DistillnbError, count_params
 from .data import BaseSampler
 
 # %% auto #0
-__all__ = ['count_params', 'inference_speed', 'latency', 'Report']
-
-# %% ../nbs/07b_report.ipynb #39e06d49
-def count_params(model:nn.Module, # any PyTorch module
-                 trainable:bool=False, # count only parameters that require gradients
-                ) -> int:
-    "The number of parameters of `model` (shared tensors counted once)."
-    seen = {id(p): p for p in model.parameters() if p.requires_grad or not trainable}
-    return sum(p.numel() for p in seen.values())
+__all__ = ['inference_speed', 'latency', 'Report']
 
 # %% ../nbs/07b_report.ipynb #d6fe364d
 def _batches(data, columns, batch_size:int, max_examples:int, seed:int):
