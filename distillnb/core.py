@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #fd062b2b
 from __future__ import annotations
-import difflib, math, os, random, sys, platform
+import contextlib, difflib, math, os, random, sys, platform
 from pathlib import Path
 from typing import Callable
 import numpy as np
@@ -12,7 +12,7 @@ import torch
 
 # %% auto #0
 __all__ = ['DistillnbError', 'seed_everything', 'choose_device', 'did_you_mean', 'check_int', 'check_number', 'check_choice',
-           'column_index', 'count_params', 'atomic_write', 'environment']
+           'column_index', 'count_params', 'atomic_write', 'env_vars', 'environment']
 
 # %% ../nbs/00_core.ipynb #219cdb29
 class DistillnbError(Exception):
@@ -152,6 +152,21 @@ def atomic_write(path:str|Path, # the file to write
     finally:
         if tmp.exists(): tmp.unlink()
     return path
+
+# %% ../nbs/00_core.ipynb #fbc3552e
+@contextlib.contextmanager
+def env_vars(**values): # NAME=value to set, NAME=None to unset
+    "Set (or, with None, unset) environment variables for the duration of a block, then put them back."
+    old = {k: os.environ.get(k) for k in values}
+    try:
+        for k, v in values.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = str(v)
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
 
 # %% ../nbs/00_core.ipynb #3539accc
 def _version(mod:str) -> str:

@@ -10,10 +10,11 @@ import torch
 from .fields import TextField, LabelField
 from .data import TabularDataset
 from .models import Embeddings, Embedder, SoftmaxLayer, TextClassifier
+from .core import env_vars
 
 # %% auto #0
 __all__ = ['POSITIVE', 'NEGATIVE', 'WORDS', 'sentiment_rows', 'synthetic_sentences', 'synthetic_dataset', 'bag_model',
-           'tiny_bert', 'tiny_config', 'env_vars']
+           'tiny_bert', 'tiny_config']
 
 # %% ../nbs/90_test_utils.ipynb #8c35a0b5
 POSITIVE = ['a good film', 'great fun', 'i loved it', 'a wonderful story', 'so good', 'truly great acting', 'fun and warm', 'loved every minute']
@@ -114,18 +115,3 @@ pipeline:
     max_steps: {max_steps}
     progress: false
 """
-
-# %% ../nbs/90_test_utils.ipynb #1c4f5219
-@contextlib.contextmanager
-def env_vars(**values): # NAME=value to set, NAME=None to unset
-    "Set (or, with None, unset) environment variables for the duration of a block, then put them back."
-    old = {k: os.environ.get(k) for k in values}
-    try:
-        for k, v in values.items():
-            if v is None: os.environ.pop(k, None)
-            else: os.environ[k] = str(v)
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None: os.environ.pop(k, None)
-            else: os.environ[k] = v
