@@ -9,13 +9,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from fastcore.basics import patch
-from .core import DistillnbError
+from fastcore.meta import delegates
+from .core import DistillnbError, check_number, column_index
 from .train import Trainer
-from .data import pad_batch, _example_len
+from .data import TabularDataset
+from .sampler import collate, column_pads, example_length
 from .fields import LabelField
 
 # %% auto #0
-__all__ = ['distillation_loss', 'DistillationTrainer', 'unlabelled']
+__all__ = ['DistillationError', 'distillation_loss', 'DistillationTrainer', 'unlabelled']
+
+# %% ../nbs/05_distill.ipynb #de0e7707
+class DistillationError(DistillnbError):
+    "Distillation settings that cannot work: α, T, columns, or a teacher tied to the student."
 
 # %% ../nbs/05_distill.ipynb #13a38c82
 def _hard_loss(log_p, target, ignore_index:int, loss_fn=None):
@@ -38,10 +44,10 @@ def distillation_loss(student_out:torch.Tensor, # student scores (B, C): logits 
                       hard_loss_fn=None, # `f(log_probs, target)` for the hard term; default `NLLLoss` (the trainer passes its `loss_fn`)
                      ) -> torch.Tensor: # scalar loss
     "`(1-α)·NLL(target | student) + α·T²·KL(softmax(teacher/T) ‖ softmax(student/T))`, KL averaged over the batch."
-    if not 0 <= alpha_kl <= 1: raise ValueError(f"alpha_kl must be in [0, 1], got {alpha_kl}")
-    if temperature <= 0: raise ValueError(f"temperature must be positive, got {temperature}")
+    check_number(alpha_kl, 'alpha_kl', 0, 1, error=DistillationError)
+    check_number(temperature, 'temperature', 0, low_open=True, error=DistillationError)
     if student_out.shape != teacher_out.shape:
-        raise ValueError(f"student and teacher outputs differ in shape: {tuple(student_out.shape)} vs {tuple(teacher_out.shape)}")
+        raise DistillationError(f"student and teacher outputs differ in shape: {tuple(student_out.shape)} vs {tuple(teacher_out.shape)}")
     teacher_out = teacher_out.detach()
     loss = student_out.new_zeros(())
     if alpha_kl < 1 and target is not None:
@@ -58,16 +64,9 @@ def _column_indices(spec, columns:tuple, # the dataset's column names, in exampl
                     what:str) -> list[int]|None:
     "Positions in an example for `spec`: None (all), indices, or field names; a bad entry is one line."
     if spec is None: return None
-    spec = [spec] if isinstance(spec, (int, str)) else list(spec)
-    out = []
-    for c in spec:
-        if isinstance(c, str):
-            if c not in columns:
-                raise DistillnbError(f"{what} names column {c!r}, but the dataset's columns are {list(columns)}: use one of those names or an index")
-            out.append(columns.index(c))
-        elif isinstance(c, int) and not isinstance(c, bool) and -len(columns) <= c < len(columns): out.append(c % len(columns))
-        else: raise DistillnbError(f"{what} has {c!r}, which is neither a column name nor an index below {len(columns)}: columns are {list(columns)}")
-    return out
+    named = all(isinstance(c, str) for c in columns)
+    return [column_index(c, list(columns) if named else len(columns), what, DistillationError)
+            for c in ([spec] if isinstance(spec, (int, str)) else spec)]
 
 # %% ../nbs/05_distill.ipynb #42d2c976
 class _WithTeacher:
@@ -88,6 +87,7 @@ class _Joined:
     def __getitem__(self, i): return self.a[i] if i < len(self.a) else self.b[i - len(self.a)]
 
 # %% ../nbs/05_distill.ipynb #ad37b851
+@delegates(Trainer)
 class DistillationTrainer(Trainer):
     "Trains `student_model` on `(1-α)·hard loss + α·T²·KL(teacher ‖ student)`; the teacher is frozen, in eval mode."
     def __init__(self, dataset, train_sampler, val_sampler,
@@ -120,10 +120,10 @@ class DistillationTrainer(Trainer):
 def _prepare_teacher(self:DistillationTrainer):
     "Eval mode, no gradients, on the trainer's device: the teacher only answers questions."
     t = self.teacher_model
-    if t is self.model: raise DistillnbError("teacher_model and student_model are the same object: link the student to its own model")
+    if t is self.model: raise DistillationError("teacher_model and student_model are the same object: link the student to its own model")
     t.eval().requires_grad_(False).to(self.device)
     shared = {id(p) for p in t.parameters()} & {id(p) for g in self.optimizer.param_groups for p in g['params']}
-    if shared: raise DistillnbError(f"the optimizer holds {len(shared)} of the teacher's parameters: build it on the student's trainable_params only")
+    if shared: raise DistillationError(f"the optimizer holds {len(shared)} of the teacher's parameters: build it on the student's trainable_params only")
 
 # %% ../nbs/05_distill.ipynb #c2da4c23
 @patch(as_prop=True)
@@ -169,22 +169,18 @@ def _batches_by_length(lengths:list[int], # one length per example
 def _fill_cache(self:DistillationTrainer, by_length:bool=True, # batch the examples by length (False: in dataset order)
                ):
     "Run the teacher once over the training (and transfer) examples and keep its outputs, row i for example i."
-    data, bs, pads = self.train_data, getattr(self.val_sampler, 'batch_size', 64), _pads(self.train_data)
+    data, bs, pads = self.train_data, getattr(self.val_sampler, 'batch_size', 64), column_pads(self.train_data)
     cols = self.teacher_columns
-    lengths = [_example_len(ex if cols is None else [ex[c] for c in cols]) for ex in map(data.__getitem__, range(len(data)))]
+    lengths = [example_length(ex if cols is None else [ex[c] for c in cols]) for ex in map(data.__getitem__, range(len(data)))]
     batches = _batches_by_length(lengths, bs) if by_length else [list(range(i, min(i + bs, len(data)))) for i in range(0, len(data), bs)]
     cache, start = None, time.perf_counter()
     for idx in self._bar(batches, len(batches), 'teacher outputs'):
-        batch = tuple(pad_batch([data[j][c] for j in idx], p) for c, p in enumerate(pads))
+        batch = collate([data[j] for j in idx], pads)
         out = self.teacher_outputs(self.batch_to_device(batch)).float().cpu()      # (b, C)
         if cache is None: cache = out.new_zeros(len(data), out.shape[1])
         cache[idx] = out                                                           # back in dataset order
     self._cache = cache
     self._log(f'teacher outputs cached for {len(data)} examples in {time.perf_counter() - start:.1f}s')
-
-def _pads(data) -> list:
-    pads = getattr(data, 'pad_values', None)
-    return list(pads) if pads is not None else [0] * len(data[0])
 
 # %% ../nbs/05_distill.ipynb #0bab67bd
 @patch
@@ -221,20 +217,11 @@ def load_state_dict(self:DistillationTrainer, state:dict):
     self.teacher_scores = state.get('teacher_scores') or self.teacher_scores
 
 # %% ../nbs/05_distill.ipynb #d02d7d65
-def unlabelled(dataset, # a `TabularDataset` whose fields will read `texts`
+def unlabelled(dataset:TabularDataset, # the dataset whose fields will read `texts`
                texts:list[str], # sentences with no gold label: augmented, or from elsewhere
                ignore_index:int=-100, # the label the distillation loss reads as "no label"
               ) -> list[tuple]:
     "Examples in `dataset`'s column layout for `texts`, with the label set to `ignore_index`: transfer data."
-    hooks = getattr(dataset, '_hooks', None)
-    if hooks is None: raise DistillnbError(f"unlabelled() needs a TabularDataset, got {type(dataset).__name__}")
-    width = max(c for _, _, cols in hooks for c in cols) + 1
-    out = []
-    for text in texts:
-        row, ex = (text,) * width, []
-        for name, field, cols in hooks:
-            if isinstance(field, LabelField): ex.append(torch.tensor(ignore_index)); continue
-            res = field.process(*(row[c] for c in cols))
-            ex.extend(res if isinstance(res, tuple) else (res,))
-        out.append(tuple(ex))
-    return out
+    if not isinstance(dataset, TabularDataset): raise DistillationError(f"unlabelled() needs a TabularDataset, got {type(dataset).__name__}")
+    no_label = {name: torch.tensor(ignore_index) for name, f in dataset.fields.items() if isinstance(f, LabelField)}
+    return [dataset.process((text,) * dataset.n_columns, given=no_label) for text in texts]
