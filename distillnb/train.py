@@ -204,16 +204,16 @@ def _train_step(self:Trainer):
         batches = [self.batch_to_device(self._next_batch()) for _ in range(self.batches_per_iter)]
         sizes = [_batch_len(b) for b in batches]
         for batch, n in zip(batches, sizes):
-            loss = self.compute_loss(batch)                  # forward + loss: `forward(model, batch)`, then `loss_fn`
-            (loss * (n / sum(sizes)) if len(batches) > 1 else loss).backward()  # backward; weights sum to 1 per iteration
-            loss_sum += loss.detach() * n                    # stays on the device: no sync
+            loss = self.compute_loss(batch)                                    # forward + loss
+            (loss * (n / sum(sizes)) if len(batches) > 1 else loss).backward()  # backward; weights sum to 1
+            loss_sum += loss.detach() * n                                      # on the device: no sync
         if self.max_grad_abs_val is not None: nn.utils.clip_grad_value_(self._params, self.max_grad_abs_val)  # clip
-        if self.max_grad_norm is not None: nn.utils.clip_grad_norm_(self._params, self.max_grad_norm)  # no host sync
-        self.optimizer.step()                                # step
-        self.optimizer.zero_grad(set_to_none=True)           # zero_grad
+        if self.max_grad_norm is not None: nn.utils.clip_grad_norm_(self._params, self.max_grad_norm)  # (no sync)
+        self.optimizer.step()                                                  # step
+        self.optimizer.zero_grad(set_to_none=True)                             # zero_grad
         if self.iter_scheduler is not None: self.iter_scheduler.step()
         self._iteration += 1; n_seen += sum(sizes)
-        self._show_loss(bar, loss_sum, n_seen)               # log: on a live bar, once a second
+        self._show_loss(bar, loss_sum, n_seen)                                 # log, on a live bar
     secs = time.perf_counter() - start
     self._step += 1
     self._row = {'train loss': float(loss_sum) / n_seen, 'lr': self.optimizer.param_groups[0]['lr'], 'examples/s': n_seen / secs, 'seconds': secs}
