@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Callable, Iterator
 import torch
 from torch import nn, Tensor
-from torch.nn.utils.rnn import pad_sequence
 from fastcore.basics import patch
 from .core import DistillnbError, choose_device, seed_everything, check_int, check_number
+from .sampler import collate
 from .metrics import Metric, MeanMetric, Accuracy, as_metric
 from .progress import ProgressMixin, plot_history
 from .checkpoint import CheckpointMixin, atomic_save
@@ -322,7 +322,7 @@ def predict(self:Trainer, texts:list[str]|str, # raw sentences, as in the datase
     probs = []
     with torch.inference_mode():
         for i in range(0, len(ids), batch_size):
-            x = pad_sequence(ids[i:i+batch_size], batch_first=True, padding_value=pad).to(self.device)  # (B, T)
+            (x,) = self.batch_to_device(collate([(t,) for t in ids[i:i + batch_size]], [pad]))  # (B, T), padded
             out = self.model(x)
             probs.append(to_probs(out[0] if isinstance(out, (tuple, list)) else out).float().cpu())
     self.model.train(was_training)
