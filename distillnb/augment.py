@@ -8,7 +8,7 @@ import random, time
 import torch
 from torch import nn, Tensor
 from fastcore.basics import patch
-from .core import DistillnbError
+from .core import DistillnbError, check_int, check_number, column_index
 from .fields import LabelField
 from .models import Embeddings, ModelError, _embedding_matrix
 from .distill import unlabelled
@@ -20,11 +20,6 @@ __all__ = ['AugmentError', 'mask_and_swap', 'sample_ngram', 'word_neighbours', '
 # %% ../nbs/10_augment.ipynb #c7f54c27
 class AugmentError(DistillnbError):
     "Augmentation settings that cannot work: the message names the value and what is accepted."
-
-def _prob(name:str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise AugmentError(f"{name} must be a probability in [0, 1], got {value!r}")
-    return float(value)
 
 # %% ../nbs/10_augment.ipynb #4d219ddf
 def mask_and_swap(words:list[str], # the words of one sentence
@@ -94,14 +89,14 @@ def word_neighbours(words, # the words that may be swapped and swapped in, e.g. 
 
 # %% ../nbs/10_augment.ipynb #5aed8874
 def _check_rules(n_variants, p_mask, p_swap, p_ngram, ngram_range):
-    if isinstance(n_variants, bool) or not isinstance(n_variants, int) or n_variants < 0:
-        raise AugmentError(f"n_variants must be an integer >= 0, got {n_variants!r}")
-    if _prob('p_mask', p_mask) + _prob('p_swap', p_swap) > 1:
+    "Each setting of the three rules, checked at once; a bad one is one line."
+    check_int(n_variants, 'n_variants', low=0, error=AugmentError)
+    for name, p in (('p_mask', p_mask), ('p_swap', p_swap), ('p_ngram', p_ngram)): check_number(p, name, 0, 1, error=AugmentError)
+    if p_mask + p_swap > 1:
         raise AugmentError(f"p_mask + p_swap must be at most 1 (one draw per word decides), got {p_mask} + {p_swap}")
-    _prob('p_ngram', p_ngram)
-    r = ngram_range
-    if not (isinstance(r, (list, tuple)) and len(r) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in r) and 1 <= r[0] <= r[1]):
+    if not (isinstance(ngram_range, (list, tuple)) and len(ngram_range) == 2):
         raise AugmentError(f"ngram_range must be two integers [low, high] with 1 <= low <= high, got {ngram_range!r}")
+    check_int(ngram_range[1], 'ngram_range high', low=check_int(ngram_range[0], 'ngram_range low', error=AugmentError), error=AugmentError)
 
 # %% ../nbs/10_augment.ipynb #47fbb15d
 def augment(texts:list[str], # the sentences to vary, words separated by spaces (SST's form)
@@ -146,18 +141,14 @@ def teacher_embeddings(model, # a (V, E) tensor, an nn.Embedding, a model with g
 # %% ../nbs/10_augment.ipynb #22999537
 def _text_column(dataset, text_column) -> int:
     "The raw column holding the sentences: given by name or index, or the first column a text field reads."
-    names = getattr(dataset, 'named_columns', None) or []
-    if isinstance(text_column, str):
-        if text_column not in names: raise AugmentError(f"text_column {text_column!r} is not a column of the dataset; its columns are {names}")
-        return names.index(text_column)
-    if isinstance(text_column, int) and not isinstance(text_column, bool): return text_column
-    for _, field, cols in dataset._hooks:
-        if not isinstance(field, LabelField): return cols[0]
+    if text_column is not None: return column_index(text_column, dataset.named_columns or dataset.n_columns, 'text_column', AugmentError)
+    for name, cols in dataset.field_columns.items():
+        if not isinstance(dataset.fields[name], LabelField): return cols[0]
     raise AugmentError("the dataset has no text field to read sentences from: give text_column")
 
 def _field_for(dataset, table:Tensor):
     "The dataset's text field whose vocabulary indexes `table`."
-    fields = {n: f for n, f, _ in dataset._hooks if not isinstance(f, LabelField)}
+    fields = {n: f for n, f in dataset.fields.items() if not isinstance(f, LabelField)}
     for f in fields.values():
         if getattr(f, 'vocab_size', None) == table.shape[0]: return f
     sizes = ', '.join(f'{n} {f.vocab_size:,}' if isinstance(getattr(f, 'vocab_size', None), int) else f'{n} ?' for n, f in fields.items())
@@ -182,8 +173,10 @@ class AugmentedTransfer:
         _check_rules(n_variants, p_mask, p_swap, p_ngram, ngram_range)
         if p_swap > 0 and neighbours_from is None:
             raise AugmentError("p_swap > 0 needs word neighbours: give neighbours_from (the teacher, e.g. !@ teacher), or set p_swap: 0")
+        check_int(n_neighbours, 'n_neighbours', error=AugmentError)
         start = time.perf_counter()
-        self.sources = [row[_text_column(dataset, text_column)] for row in dataset.train.rows]
+        col = _text_column(dataset, text_column)
+        self.sources = [row[col] for row in dataset.train.rows]
         self.neighbours = None
         if p_swap > 0:
             table = teacher_embeddings(neighbours_from)
