@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_models.ipynb #748f654a
 from __future__ import annotations
-import inspect, json
+import importlib, inspect
 from pathlib import Path
 import torch
 from torch import nn, Tensor
@@ -12,13 +12,12 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from fastcore.basics import patch
 from fastcore.meta import delegates
 from .core import DistillnbError, check_int, check_number, check_choice, did_you_mean, count_params
-from .pretrained import resolve_alias, load_tokenizer, load_model, hub_reachable
 from .sru import import_sru, sru_forward
 
 # %% auto #0
-__all__ = ['POOLINGS', 'RNN_TYPES', 'POOL_MODES', 'ModelError', 'Module', 'Embeddings', 'Pooling', 'FirstPooling', 'LastPooling',
-           'SumPooling', 'AvgPooling', 'MaxPooling', 'get_pooling', 'RNNEncoder', 'PooledRNNEncoder', 'Embedder',
-           'BertEmbedder', 'SoftmaxLayer', 'TextClassifier']
+__all__ = ['POOLINGS', 'RNN_TYPES', 'ModelError', 'Module', 'Embeddings', 'Pooling', 'FirstPooling', 'LastPooling', 'SumPooling',
+           'AvgPooling', 'MaxPooling', 'get_pooling', 'RNNEncoder', 'PooledRNNEncoder', 'Embedder', 'SoftmaxLayer',
+           'TextClassifier']
 
 # %% ../nbs/03_models.ipynb #75aa6034
 class ModelError(DistillnbError):
@@ -311,90 +310,6 @@ def hidden_size(self:Embedder) -> int:
     "The encoder's `hidden_size` (per direction), or `output_size` when it has none."
     return getattr(self.encoder, 'hidden_size', self.output_size)
 
-# %% ../nbs/03_models.ipynb #1add387a
-POOL_MODES = {'mean': 'mean', 'avg': 'mean', 'cls': 'cls', 'first': 'cls', 'max': 'max', 'pooler': 'pooler'}
-
-def _declared_pooling(alias:str) -> str|None:
-    "The pooling a sentence-transformers checkpoint was trained with ('mean', 'cls', 'max'), from its 1_Pooling/config.json."
-    path = Path(resolve_alias(alias))/'1_Pooling'/'config.json'
-    if not path.exists() and not Path(str(alias)).expanduser().is_dir() and hub_reachable():
-        try:
-            from huggingface_hub import hf_hub_download
-            path = Path(hf_hub_download(str(alias), '1_Pooling/config.json'))
-        except Exception: return None
-    if not path.exists(): return None
-    cfg = json.loads(path.read_text())
-    for mode in ('mean', 'cls', 'max'):
-        if cfg.get(f'pooling_mode_{mode}_tokens') or cfg.get(f'pooling_mode_{mode}_token'): return mode
-    return None
-
-# %% ../nbs/03_models.ipynb #03010639
-def _check_pool(pool):
-    if pool in (True, False, None, 'auto') or (isinstance(pool, str) and pool.lower() in POOL_MODES): return
-    raise ModelError(f"BertEmbedder: unknown pool {pool!r}: use True (the checkpoint's own pooling), False (one vector "
-                     f"per token), 'mean', 'cls', 'max' or 'pooler'")
-
-def _pool_mode(pool, alias:str, model) -> str|None:
-    "What `pool` means for this checkpoint: None (token outputs), 'mean', 'cls', 'max' or 'pooler'."
-    if pool is False or pool is None: return None
-    if pool is True or pool == 'auto':
-        declared = _declared_pooling(alias)
-        if declared: return declared
-        return 'pooler' if getattr(model, 'pooler', None) is not None else 'mean'
-    _check_pool(pool)
-    return POOL_MODES[pool.lower()]
-
-def _pad_id(alias:str, model) -> int:
-    "The tokenizer's pad id, else the model config's."
-    pad = getattr(load_tokenizer(alias), 'pad_token_id', None)
-    if pad is None: pad = getattr(model.config, 'pad_token_id', None)
-    if pad is None: raise ModelError(f"BertEmbedder: '{alias}' has no pad token: pass padding_idx=<the id your field pads with>")
-    return pad
-
-# %% ../nbs/03_models.ipynb #bca3952a
-class BertEmbedder(Module):
-    "A pretrained BERT-style encoder (`transformers.AutoModel` through `load_model`): token ids (B, T) -> (B, H) or (B, T, H)."
-    def __init__(self, alias:str, # a Hugging Face id, a local folder, or 'all-MiniLM-L6-v2' (see resolve_alias)
-                 pool:bool|str=True, # True: the checkpoint's own sentence vector; False: one per token; or 'mean'/'cls'/'max'/'pooler'
-                 freeze:bool=False, # keep the pretrained weights fixed (and in eval mode)
-                 padding_idx:int|None=None, # the pad id; None: the tokenizer's
-                ):
-        super().__init__()
-        _check_pool(pool)                                  # before the (slow) load
-        self.alias, self.model = alias, load_model(alias)
-        self.padding_idx = _pad_id(alias, self.model) if padding_idx is None else padding_idx
-        self.pool_mode = _pool_mode(pool, alias, self.model)
-        self.pooling = get_pooling({'mean': 'avg', 'cls': 'first', 'max': 'max'}.get(self.pool_mode))
-        pooler = getattr(self.model, 'pooler', None)
-        if self.pool_mode != 'pooler' and isinstance(pooler, nn.Module): pooler.requires_grad_(False)  # unused: not trained
-        self.freeze = freeze
-        if freeze: self.model.requires_grad_(False).eval()
-
-    hidden_size = property(lambda self: self.model.config.hidden_size)
-    output_size = property(lambda self: self.model.config.hidden_size)
-    vocab_size = property(lambda self: self.model.config.vocab_size)
-    def get_input_embeddings(self) -> nn.Embedding: return self.model.get_input_embeddings()
-
-# %% ../nbs/03_models.ipynb #7b978d13
-@patch
-def forward(self:BertEmbedder, data:Tensor, # token ids (B, T), padded with padding_idx
-            token_type_ids:Tensor|None=None, # (B, T) segment ids, for sentence pairs
-           ) -> Tensor: # (B, H) when pooling, else (B, T, H)
-    "Run the transformer with the attention mask `data != padding_idx`, then pool."
-    mask = data != self.padding_idx                                           # (B, T)
-    kwargs = {} if token_type_ids is None else {'token_type_ids': token_type_ids}
-    out = self.model(input_ids=data, attention_mask=mask.long(), **kwargs)
-    if self.pool_mode is None: return out.last_hidden_state                   # (B, T, H)
-    if self.pool_mode == 'pooler': return out.pooler_output                    # (B, H)
-    return self.pooling(out.last_hidden_state, mask)                          # (B, H)
-
-@patch
-def train(self:BertEmbedder, mode:bool=True):
-    "Set training mode; a frozen transformer stays in eval mode, so dropout does not perturb fixed features."
-    super(BertEmbedder, self).train(mode)
-    if self.freeze: self.model.eval()
-    return self
-
 # %% ../nbs/03_models.ipynb #dad45afc
 class SoftmaxLayer(Module):
     "An MLP from `input_size` to `output_size` classes, then log-softmax (for `NLLLoss`) or softmax: (B, I) -> (B, C)."
@@ -451,3 +366,9 @@ def forward(self:TextClassifier, data:Tensor, # token ids (B, T)
                          f"needs one per sentence: give the Embedder a pooling (e.g. pooling: last) or use a PooledRNNEncoder")
     pred = self.output_layer(self.dropout(sentence))
     return pred if target is None else (pred, target)
+
+# %% ../nbs/03_models.ipynb #0c43bb8d
+def __getattr__(name:str):
+    "`BertEmbedder`, defined in `distillnb.bert` (which builds on this module), imported on first use."
+    if name == 'BertEmbedder': return importlib.import_module('distillnb.bert').BertEmbedder
+    raise AttributeError(f"module 'distillnb.models' has no attribute {name!r}")
