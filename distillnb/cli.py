@@ -7,9 +7,9 @@ from __future__ import annotations
 import argparse, shlex, sys
 from pathlib import Path
 from . import __version__
-from .core import DistillnbError
+from .core import DistillnbError, env_vars
 from .config import check
-from .experiment import Experiment, env_vars
+from .experiment import Experiment
 
 # %% auto #0
 __all__ = ['main']
@@ -64,7 +64,7 @@ def _run(args) -> int:
     if args.data_dir is not None:
         data = Path(args.data_dir).expanduser()
         if not data.is_dir(): raise DistillnbError(f"--data-dir {args.data_dir}: no such folder: give the folder holding the SST files")
-    with env_vars(DISTILLNB_DATA=None if data is None else data.resolve()):
+    with env_vars(**({} if data is None else {'DISTILLNB_DATA': data.resolve()})):
         exp = Experiment.from_config(args.config, args.set, save_path=args.save_path, device=args.device, resume=args.resume, force=args.force)
         exp.run()
     return 0

@@ -4,14 +4,14 @@
 
 # %% ../nbs/07_experiment.ipynb #d077ee34
 from __future__ import annotations
-import contextlib, difflib, functools, inspect, json, os, re, shutil, time, zlib
+import difflib, functools, inspect, json, os, re, shutil, time, zlib
 from pathlib import Path
 from fastcore.basics import patch
-from .core import DistillnbError, seed_everything, choose_device
+from .core import DistillnbError, seed_everything, choose_device, check_int, did_you_mean, atomic_write, env_vars
 from .config import ConfigTree, load_config
 
 # %% auto #0
-__all__ = ['ExperimentError', 'Experiment', 'env_vars', 'run_config']
+__all__ = ['ExperimentError', 'Experiment', 'run_config']
 
 # %% ../nbs/07_experiment.ipynb #c22e3447
 class ExperimentError(DistillnbError):
@@ -39,9 +39,7 @@ def _check_pipeline(pipeline) -> dict:
     return dict(pipeline)
 
 def _check_seed(seed):
-    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
-        raise ExperimentError(f"seed must be a non-negative integer, or null for no seeding, got {seed!r}")
-    return seed
+    return seed if seed is None else check_int(seed, 'seed', low=0, error=ExperimentError)
 
 # %% ../nbs/07_experiment.ipynb #f9ae95de
 class Experiment:
@@ -84,15 +82,11 @@ def from_config(cls:Experiment, config:str|Path|ConfigTree, # a YAML file, YAML 
     settings = {**cfg.settings(), **{k: v for k, v in options.items() if v is not None}}
     takes = [p for p in inspect.signature(klass).parameters if p != 'pipeline']
     for k in settings:
-        if k not in takes: raise ExperimentError(f"{cfg.src}: unknown experiment setting {k!r}{_suggest(k, takes)}; an experiment takes: {', '.join(takes)}")
+        if k not in takes: raise ExperimentError(f"{cfg.src}: unknown experiment setting {k!r}{did_you_mean(k, takes)}; an experiment takes: {', '.join(takes)}")
     if 'name' not in settings: settings['name'] = _default_name(cfg)
     return klass(pipeline=cfg, **settings)
 
 # %% ../nbs/07_experiment.ipynb #7e8f844f
-def _suggest(word:str, options:list) -> str:
-    close = difflib.get_close_matches(word, options, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ''
-
 def _default_name(cfg:ConfigTree) -> str:
     "A config without a `name` is named after its file."
     if Path(cfg.src).is_file(): return Path(cfg.src).stem
@@ -136,11 +130,7 @@ def _difference(old:dict, new:dict) -> str:
 # %% ../nbs/07_experiment.ipynb #fdbecb8d
 def _write_json(path:Path, obj) -> Path:
     "Write `obj` as JSON through a temporary file, so that a crash never leaves half a file."
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.tmp')
-    tmp.write_text(json.dumps(obj, indent=1, default=str))
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, json.dumps(obj, indent=1, default=str))
 
 def _read_json(path:Path) -> dict:
     try: return json.loads(Path(path).read_text())
@@ -189,18 +179,6 @@ def _build_stage(self:Experiment, name:str):
 def _stage_seed(seed:int, stage:str) -> int:
     "The seed for one stage: the experiment's seed mixed with the stage's name."
     return (seed + zlib.crc32(stage.encode())) % 2**32
-
-# %% ../nbs/07_experiment.ipynb #0c6bc13d
-@contextlib.contextmanager
-def env_vars(**values): # NAME=value pairs; a None value leaves NAME as it is
-    "Set environment variables for the length of a `with` block, then put back what was there."
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update({k: str(v) for k, v in values.items() if v is not None})
-    try: yield
-    finally:
-        for k, v in old.items():
-            if v is None: os.environ.pop(k, None)
-            else: os.environ[k] = v
 
 # %% ../nbs/07_experiment.ipynb #d5f6415b
 def _checkpoint_of(stage) -> Path|None:
@@ -296,8 +274,8 @@ def _begin(self:Experiment):
 def run_stage(self:Experiment, name:str, # the last stage to run, e.g. 'finetune'
              ):
     "Run the stages up to `name` that have not run yet, and return stage `name`: a pipeline one stage at a time, as in a notebook."
-    if name not in self.stage_names: raise ExperimentError(f"no stage {name!r} in this experiment{_suggest(name, self.stage_names)}: its stages are {', '.join(self.stage_names)}")
-    with env_vars(DISTILLNB_DEVICE=None if self.device == 'auto' else self.device):
+    if name not in self.stage_names: raise ExperimentError(f"no stage {name!r} in this experiment{did_you_mean(name, self.stage_names)}: its stages are {', '.join(self.stage_names)}")
+    with env_vars(**({} if self.device == 'auto' else {'DISTILLNB_DEVICE': self.device})):
         self._begin()
         try:
             for i, n in enumerate(self.stage_names[:self.stage_names.index(name) + 1]):
