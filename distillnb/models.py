@@ -221,20 +221,16 @@ def forward(self:RNNEncoder, data:Tensor, # (B, T, input_size)
     return out if lengths.all() else out.masked_fill(~mask[..., None], 0.)
 
 # %% ../nbs/03_models.ipynb #b569a998
-@delegates(RNNEncoder, keep=True)  # its signature lists RNNEncoder's own options (fast_cpu), for show_doc and the config checks
+@delegates(RNNEncoder, keep=True)  # its signature lists RNNEncoder's arguments, for show_doc and the config checks
 class PooledRNNEncoder(Module):
     "An `RNNEncoder` followed by a pooling over time: (B, T, I) -> one (B, `output_size`) vector per sentence."
     def __init__(self, input_size:int, # features per token, the embedding size
                  hidden_size:int, # units per layer and direction
-                 n_layers:int=1, # stacked layers
-                 rnn_type:str='lstm', # 'lstm', 'gru' or 'sru'
-                 dropout:float=0., # dropout between layers
-                 bidirectional:bool=False, # also read right to left; doubles output_size
                  pooling:str|nn.Module='last', # 'last', 'first', 'sum', 'avg', 'max' or a pooling module
-                 **kwargs, # more RNNEncoder arguments (fast_cpu, sru options)
+                 **kwargs, # every other RNNEncoder argument, by name: n_layers, rnn_type, dropout, bidirectional, fast_cpu, sru options
                 ):
         super().__init__()
-        self.rnn = RNNEncoder(input_size, hidden_size, n_layers, rnn_type, dropout, bidirectional, **kwargs)
+        self.rnn = RNNEncoder(input_size, hidden_size, **kwargs)
         self.pooling = get_pooling(pooling, self.rnn.bidirectional)
         if self.pooling is None: raise ModelError("PooledRNNEncoder needs a pooling: use RNNEncoder for one output per token")
 
