@@ -1,17 +1,8 @@
 """The benchmark's bridge to issue 11's augmentation (`distillnb.augment`): an augmented transfer set, labelled by the
-teacher once, and student embeddings started from the teacher's word pieces. Used only when that module exists."""
+teacher once, and student embeddings started from the teacher's word pieces."""
 from __future__ import annotations
 import hashlib
 from pathlib import Path
-
-
-def available() -> bool:
-    "True when distillnb.augment has `AugmentedTransfer` and `Embeddings.from_teacher`."
-    try:
-        from distillnb import augment
-        from distillnb.models import Embeddings
-    except ImportError: return False
-    return hasattr(augment, 'AugmentedTransfer') and hasattr(Embeddings, 'from_teacher')
 
 
 def build(cfg: dict, work: Path, dataset, view, teacher) -> dict:

@@ -1,11 +1,11 @@
-"""Shared pieces of the benchmark: settings, the SST data, the models, and speed measurements.
+"""Shared pieces of the benchmark: settings, the SST data, the models, a teacher whose answers are looked up.
 
 Everything is built through distillnb's own classes (SSTDataset, BertTextField, TextClassifier,
-BertEmbedder, Embedder/PooledRNNEncoder, Trainer, DistillationTrainer), so the benchmark measures
-the product itself.
+BertEmbedder, Embedder/PooledRNNEncoder, Trainer, DistillationTrainer) and timed with distillnb.report's
+`inference_speed` and `latency`, so the benchmark measures the product itself.
 """
 from __future__ import annotations
-import json, os, platform, resource, statistics, time, warnings
+import json, os, platform, resource, warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,7 +23,7 @@ FULL = dict(train=None, val=None, test=None, batch_size=32, val_batch_size=64, b
             augment=dict(n_variants=2),  # Tang et al. used 20 variants; 2 is what fits this machine's time (each doubles an epoch)
             # phrases=True: the sentences and their labelled sub-phrases (77,625 rows, 5.4x the words); each model validates
             # `checks` times per epoch and keeps its best; the teacher's LR decays linearly to 0 over its epochs
-            phrases=dict(teacher_epochs=2, teacher_lr=5e-5, student_epochs=2, checks=4),  # 1 teacher epoch gave dev 89.8 (commit 857d447)
+            phrases=dict(teacher_epochs=2, teacher_lr=5e-5, student_epochs=2, checks=4),  # earlier settings' runs: bench/notes.yaml
             speed_slice=None, latency_n=200, overhead_reps=7, padding_train_slice=500, padding_dev_slice=300,
             train_speed_slice=1000, cache_slice=1000)  # slices: the machine is shared and slow; ratios do not need the whole split
 QUICK = dict(FULL, train=96, val=64, test=64, teacher_epochs=1, student_epochs=1, seeds=[0, 1],
@@ -114,52 +114,6 @@ def memo_teacher(table: dict, pad: int):
     return _Memo()
 
 
-# ---------------------------------------------------------------- speed (same definitions as the tutorial's table)
-def _report_fns():
-    "distillnb.report's count_params / inference_speed / latency when the library has them, else ours below."
-    try:
-        from distillnb import report
-        if all(hasattr(report, f) for f in ('count_params', 'inference_speed', 'latency')):
-            return report.count_params, report.inference_speed, report.latency, 'distillnb.report'
-    except ImportError: pass
-    return count_params, inference_speed, latency, 'bench/common.py'
-
-
-def count_params(model) -> int: return sum(p.numel() for p in model.parameters())
-
-
-def _inputs(batch, columns):
-    return batch[:1] if columns is None else tuple(batch[i] for i in columns)
-
-
-def inference_speed(model, data, columns=None, batch_size: int = 32) -> float:
-    "Examples per second of `model` over `data` (eval mode, inference_mode, dynamic padding, in order), one warm-up batch first."
-    import torch
-    from distillnb.data import BaseSampler
-    model.eval()
-    batches = list(BaseSampler(batch_size, shuffle=False).sample(data))
-    with torch.inference_mode():
-        model(*_inputs(batches[0], columns))
-        start = time.perf_counter()
-        for b in batches: model(*_inputs(b, columns))
-        secs = time.perf_counter() - start
-    return len(data) / secs
-
-
-def latency(model, data, columns=None, n: int = 200) -> float:
-    "Median seconds to classify one example at batch size 1, over the first `n` examples of `data`."
-    import torch
-    from distillnb.data import BaseSampler
-    model.eval()
-    one = list(BaseSampler(1, shuffle=False).sample(data[:n] if hasattr(data, '__getitem__') else data))
-    times = []
-    with torch.inference_mode():
-        model(*_inputs(one[0], columns))
-        for b in one:
-            s = time.perf_counter(); model(*_inputs(b, columns)); times.append(time.perf_counter() - s)
-    return statistics.median(times)
-
-
 def machine() -> str:
     import torch
     cpu = ''
@@ -168,7 +122,7 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, torch {torch.__version__}"
 
 
-def write_json(path: Path, obj):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name('.' + path.name + '.tmp')
-    tmp.write_text(json.dumps(obj, indent=1, default=float)); tmp.replace(path)
+def write_json(path: Path, obj) -> Path:
+    "`obj` as indented JSON, written atomically (numpy and torch scalars as floats)."
+    from distillnb.core import atomic_write
+    return atomic_write(path, json.dumps(obj, indent=1, default=float))

@@ -9,7 +9,8 @@ every job) BENCHMARKS.md and bench/results.json are rendered from whatever resul
   python bench/run.py --quick              # tiny slices and one step, for developing (renders under bench/.work/quick)
   python bench/run.py --only speed         # sections: teacher, speed, accuracy, augment, phrases, pipeline (comma-separated)
   python bench/run.py --force --only speed # measure again
-  python bench/run.py --render             # only rewrite BENCHMARKS.md and bench/results.json
+  python bench/run.py --render             # only rewrite BENCHMARKS.md and bench/results.json from the results in bench/.work/
+  python bench/run.py --render-only        # the same from the runs stored in bench/results.json: no job, no bench/.work/ needed
   python bench/run.py --budget-min 50      # start no new job after 50 minutes; the rest is reported as not run
   A second `python bench/run.py` started alongside takes the next job no one has claimed (bench/.work/<mode>/claims/).
 """
@@ -49,16 +50,9 @@ def best_alpha_t(cfg: dict, res: dict):
     return max(cands, key=lambda c: scores[c])
 
 
-def augment_available() -> bool:
-    try:
-        import augment_api
-        return augment_api.available()
-    except ImportError: return False
-
-
-def plan(cfg: dict, work: Path) -> list[tuple[str, str, str, dict]]:
-    "The jobs in the order they run, most wanted first: (name, section, job, kwargs)."
-    res, seeds = results(work), cfg['seeds']
+def plan(cfg: dict, work: Path, res: dict | None = None) -> list[tuple[str, str, str, dict]]:
+    "The jobs in the order they run, most wanted first: (name, section, job, kwargs); what is known from `res` (default: `work`'s results)."
+    res, seeds = results(work) if res is None else res, cfg['seeds']
     piped = 'pipeline' in res  # the README's run gave one scratch and one tutorial-distilled student already
     # the README's command first: its fine-tuned teacher is the one every student below learns from
     jobs = [('pipeline', 'pipeline', 'pipeline', {})] if (ROOT / 'configs' / 'tutorial-offline.yaml').exists() else []
@@ -67,18 +61,16 @@ def plan(cfg: dict, work: Path) -> list[tuple[str, str, str, dict]]:
     tut = dict(zip(('alpha', 'temperature'), cfg['tutorial_alpha_t']))
     first = [dict(), tut] + [dict(alpha=a, temperature=t) for a, t in cfg['search']]
     jobs += [(job_name('student', seed=seeds[0], **kw), 'accuracy', 'student', dict(seed=seeds[0], **kw)) for kw in first[2 * piped:]]
-    if augment_available():
-        jobs.append(('transfer', 'augment', 'transfer', {}))
-        for aug, init in ((True, False), (False, True), (True, True)):
-            kw = dict(tut, augment=aug, init=init, seed=seeds[0])
-            jobs.append((job_name('student', **kw), 'augment', 'student', kw))
+    jobs.append(('transfer', 'augment', 'transfer', {}))
+    for aug, init in ((True, False), (False, True), (True, True)):
+        kw = dict(tut, augment=aug, init=init, seed=seeds[0])
+        jobs.append((job_name('student', **kw), 'augment', 'student', kw))
     # phrases=True: a teacher and three or four students trained on the sentences and their labelled sub-phrases
     jobs.append(('teacher_phrases', 'phrases', 'teacher_phrases', {}))
     best = best_alpha_t(cfg, res)
     best_kw = [dict(alpha=best[0], temperature=best[1], init=True)] if best and tuple(best) != tuple(cfg['tutorial_alpha_t']) else []
     for kw in (dict(), dict(tut), dict(tut, init=True), *best_kw):
         kw = dict(kw, phrases=True, seed=seeds[0])
-        if kw.get('init') and not augment_available(): continue
         jobs.append((job_name('student', **kw), 'phrases', 'student', kw))
     best = best_alpha_t(cfg, res)
     more = [dict(), tut] + ([dict(alpha=best[0], temperature=best[1])] if best and best != cfg['tutorial_alpha_t'] else [])
@@ -105,11 +97,11 @@ def child(args):
     quiet()
     import torch
     torch.set_num_threads(int(os.environ.get('BENCH_THREADS', '1')))
-    import jobs
+    import jobs, timing
     cfg, work = settings(args.quick), work_dir(args.quick)
     kw = json.loads(args.kw)
     la0, s = loadavg(), time.perf_counter()
-    out = jobs.JOBS[args.job](cfg, work, **kw)
+    out = {**jobs.JOBS, **timing.JOBS}[args.job](cfg, work, **kw)
     out.update(job=args.job, kwargs=kw, torch_threads=torch.get_num_threads(), wall_s=time.perf_counter() - s, peak_rss_mb=peak_rss_mb(),
                loadavg_start=la0, loadavg_end=loadavg(), finished=time.strftime('%Y-%m-%d %H:%M:%S'),
                commit=subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip())
@@ -121,7 +113,9 @@ def main():
     ap.add_argument('--quick', action='store_true', help='tiny slices and one step, for developing')
     ap.add_argument('--only', default=None, help=f"comma-separated sections: {', '.join(SECTIONS)}")
     ap.add_argument('--force', action='store_true', help='measure the selected jobs again')
-    ap.add_argument('--render', action='store_true', help='only render BENCHMARKS.md and bench/results.json')
+    ap.add_argument('--render', action='store_true', help='only render BENCHMARKS.md and bench/results.json from the results in bench/.work/')
+    ap.add_argument('--render-only', action='store_true', help='only render them again from the runs stored in bench/results.json '
+                    '(bench/.work/quick/results.json with --quick): no job runs')
     ap.add_argument('--budget-min', type=float, default=None, help='start no new job after this many minutes')
     ap.add_argument('--threads', type=int, default=1, help='torch threads of every job (the inference section also measures all cores); '
                     '1 by default: on a shared machine two threads that wait on each other run slower than one')
@@ -133,6 +127,11 @@ def main():
     only = set(args.only.split(',')) if args.only else set(SECTIONS)
     if only - set(SECTIONS): ap.error(f"unknown section(s) {sorted(only - set(SECTIONS))}: use {', '.join(SECTIONS)}")
     import render
+    if args.render_only:
+        stored = (work if args.quick else BENCH) / 'results.json'
+        if not stored.exists(): ap.error(f"{stored} does not exist: run the benchmark first")
+        out = render.render(cfg, work, args.quick, plan(cfg, work, json.loads(stored.read_text())['runs']), stored=stored)
+        return print(f"wrote {out[0]} and {out[1]} from the runs stored in {stored}")
     start, done_now, skipped = time.perf_counter(), set(), []
     if not args.render:
         claims = work / 'claims'; claims.mkdir(exist_ok=True)
