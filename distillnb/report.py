@@ -148,6 +148,13 @@ def _repr_markdown_(self:Report) -> str:
     return self.table() if self.rows is not None else f"Report of {', '.join(self.trainers)} (not run yet)"
 
 # %% ../nbs/07b_report.ipynb #eb1ef991
+def _plain_log_ticks(axis):
+    "Ticks at 1, 2 and 5 times each power of ten, as plain numbers, and no minor labels: none overlap over any range."
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    axis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f'{v:,.0f}'))
+    axis.set_minor_formatter(NullFormatter())
+
 @patch
 def plot(self:Report):
     "Two panels: each trainer's validation score per step, and score against speed (log scale)."
@@ -164,6 +171,9 @@ def plot(self:Report):
         ax_s.annotate(f"{r['model']} ({_count(r['params'])})", (r['examples_per_s'], r['dev']), textcoords='offset points', xytext=(6, 4))
     ax_s.set(xscale='log', xlabel=f'examples/s at batch {self.batch_size} (log scale)', ylabel=f'dev {self.rows[0]["metric_name"]}',
              title='score against inference speed on this machine')
+    speeds = [r['examples_per_s'] for r in self.rows]
+    ax_s.set_xlim(min(speeds) / 1.6, max(speeds) * 3)           # room for the labels on the right
+    _plain_log_ticks(ax_s.xaxis)
     ax_s.grid(alpha=.3); fig.tight_layout()
     return fig
 
