@@ -44,7 +44,8 @@ def work_dir(quick: bool) -> Path:
 def quiet():
     "Fewer threads fighting and fewer warnings: the machine's 2 cores are shared."
     os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
-    os.environ.setdefault('DISTILLNB_DATA', '/work/shared/data/sst')
+    beside = Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'sst'  # the offline copy beside the project, as the Makefile uses
+    if beside.is_dir(): os.environ.setdefault('DISTILLNB_DATA', str(beside))
     warnings.filterwarnings('ignore', category=UserWarning)
     warnings.filterwarnings('ignore', category=DeprecationWarning)
 
