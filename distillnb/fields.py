@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Callable
 import torch
 from fastcore.basics import patch
-from .core import DistillnbError
+from .core import DistillnbError, check_int
 from .pretrained import load_tokenizer
 
 # %% auto #0
@@ -75,9 +75,8 @@ class TextField(Field):
                  pad_token:str='<pad>', # the padding token, id 0
                  unk_token:str='<unk>', # the token every unknown word maps to, id 1
                 ):
-        if not isinstance(min_freq, int) or min_freq < 1: raise FieldError(f"min_freq must be an integer >= 1, got {min_freq!r}")
-        if max_size is not None and (not isinstance(max_size, int) or max_size < 0):
-            raise FieldError(f"max_size must be None or an integer >= 0, got {max_size!r}")
+        check_int(min_freq, 'min_freq', error=FieldError)
+        if max_size is not None: check_int(max_size, 'max_size', low=0, error=FieldError)
         self.tokenizer, self.lower, self.min_freq, self.max_size = _tokenizer(tokenizer), lower, min_freq, max_size
         self.specials = [pad_token, unk_token]
         self.vocab: list[str]|None = None  # id -> token, filled by `setup`

@@ -8,6 +8,7 @@ import math
 from collections.abc import Sequence
 import torch
 from fastcore.basics import patch
+from .core import check_int
 from .data import DataError
 
 # %% auto #0
@@ -25,7 +26,7 @@ class BaseSampler:
                  pad_index:int|list|None=None, # pad every column with this value, or one value per column; None: each column's own
                  bucket:bool=False, # put examples of similar length together to cut padding
                 ):
-        if not isinstance(batch_size, int) or batch_size < 1: raise DataError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        check_int(batch_size, 'batch_size', error=DataError)
         self.batch_size, self.shuffle, self.drop_last, self.pad_index, self.bucket = batch_size, shuffle, drop_last, pad_index, bucket
         self.seed = int(torch.randint(2**62, ()).item()) if seed is None else seed
         self.generator = torch.Generator().manual_seed(self.seed)
