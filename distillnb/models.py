@@ -11,7 +11,9 @@ from torch import nn, Tensor
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from fastcore.basics import patch
 from fastcore.meta import delegates
+from typing import Annotated
 from .core import DistillnbError, check_int, check_number, check_choice, did_you_mean, count_params
+from .constraints import Ge, In, OneOf
 from .sru import import_sru, sru_forward
 
 # %% auto #0
@@ -43,12 +45,13 @@ class Embeddings(Module, nn.Embedding):
                  embedding_dim:int, # size of each vector
                  padding_idx:int|None=0, # the padding id: its row starts at zero and never gets a gradient
                  freeze:bool=False, # keep the table fixed during training
+                 sparse:bool=False, # sparse gradients: only the rows a batch reads get one (train it with `LazyAdam`)
                 ):
         check_int(num_embeddings, 'Embeddings: num_embeddings', error=ModelError)
         check_int(embedding_dim, 'Embeddings: embedding_dim', error=ModelError)
         if padding_idx is not None and not (isinstance(padding_idx, int) and 0 <= padding_idx < num_embeddings):
             raise ModelError(f"Embeddings: padding_idx must be None or an id in [0, {num_embeddings}), got {padding_idx!r}")
-        super().__init__(num_embeddings, embedding_dim, padding_idx=padding_idx)
+        super().__init__(num_embeddings, embedding_dim, padding_idx=padding_idx, sparse=bool(sparse))
         self.weight.requires_grad_(not freeze)
 
     @property
@@ -160,11 +163,11 @@ def _rnn_type(rnn_type) -> str: return check_choice(rnn_type, 'rnn_type', RNN_TY
 # %% ../nbs/03_models.ipynb #a5ab4766
 class RNNEncoder(Module):
     "A stack of LSTM, GRU or SRU layers over batch-first inputs (B, T, I) that skips padding: -> (B, T, `output_size`)."
-    def __init__(self, input_size:int, # features per token, the embedding size
-                 hidden_size:int, # units per layer and direction
-                 n_layers:int=1, # stacked layers
-                 rnn_type:str='lstm', # 'lstm', 'gru' or 'sru'
-                 dropout:float=0., # dropout between layers (none with one layer)
+    def __init__(self, input_size:Annotated[int, Ge(1)], # features per token, the embedding size
+                 hidden_size:Annotated[int, Ge(1)], # units per layer and direction
+                 n_layers:Annotated[int, Ge(1)]=1, # stacked layers
+                 rnn_type:Annotated[str, OneOf(*RNN_TYPES)]='lstm', # 'lstm', 'gru' or 'sru'
+                 dropout:Annotated[float, In(0, 1, high_open=True)]=0., # dropout between layers (none with one layer)
                  bidirectional:bool=False, # also read right to left; doubles output_size
                  fast_cpu:bool=True, # sru only: train on the CPU with distillnb's recurrence (see 03a_sru)
                  **sru_kwargs, # sru only: more sru.SRU options, e.g. layer_norm, highway_bias, rescale
@@ -224,9 +227,9 @@ def forward(self:RNNEncoder, data:Tensor, # (B, T, input_size)
 @delegates(RNNEncoder, keep=True)  # its signature lists RNNEncoder's arguments, for show_doc and the config checks
 class PooledRNNEncoder(Module):
     "An `RNNEncoder` followed by a pooling over time: (B, T, I) -> one (B, `output_size`) vector per sentence."
-    def __init__(self, input_size:int, # features per token, the embedding size
-                 hidden_size:int, # units per layer and direction
-                 pooling:str|nn.Module='last', # 'last', 'first', 'sum', 'avg', 'max' or a pooling module
+    def __init__(self, input_size:Annotated[int, Ge(1)], # features per token, the embedding size
+                 hidden_size:Annotated[int, Ge(1)], # units per layer and direction
+                 pooling:Annotated[str|nn.Module, OneOf(*POOLINGS)]='last', # 'last', 'first', 'sum', 'avg', 'max' or a pooling module
                  **kwargs, # every other RNNEncoder argument, by name: n_layers, rnn_type, dropout, bidirectional, fast_cpu, sru options
                 ):
         super().__init__()
@@ -255,7 +258,7 @@ def _check_fit(embedding:nn.Module, encoder:nn.Module|None):
     dim, need = getattr(embedding, 'embedding_dim', None), getattr(encoder, 'input_size', None)
     if dim is not None and need is not None and dim != need:
         raise ModelError(f"Embedder: the embedding gives {dim}-d vectors but the encoder's input_size is {need}: "
-                         f"set input_size to {dim} (in YAML: !@ <model>[embedder][embedding].embedding_dim)")
+                         f"set input_size to {dim} (in YAML: !@ <model>[embedder][embedding].embedding_dim)").at('encoder.input_size')
 
 def _takes_mask(encoder:nn.Module) -> bool:
     try: return 'padding_mask' in inspect.signature(encoder.forward).parameters
@@ -266,8 +269,8 @@ class Embedder(Module):
     "Token ids (B, T) -> embedding -> dropout -> encoder (told where the padding is) -> optional pooling."
     def __init__(self, embedding:nn.Module, # token ids (B, T) -> (B, T, E), e.g. Embeddings
                  encoder:nn.Module|None=None, # (B, T, E) [, padding_mask] -> (B, T, H) or (B, H)
-                 pooling:str|nn.Module|None=None, # 'last', 'first', 'sum', 'avg', 'max', a module, or None
-                 embedding_dropout:float=0., # dropout on the embedded tokens
+                 pooling:Annotated[str|nn.Module|None, OneOf(*POOLINGS)]=None, # 'last', 'first', 'sum', 'avg', 'max', a module, or None
+                 embedding_dropout:Annotated[float, In(0, 1, high_open=True)]=0., # dropout on the embedded tokens
                  padding_idx:int|None=0, # the padding id the mask is built from; None: no mask
                 ):
         super().__init__()
@@ -309,10 +312,10 @@ def hidden_size(self:Embedder) -> int:
 # %% ../nbs/03_models.ipynb #dad45afc
 class SoftmaxLayer(Module):
     "An MLP from `input_size` to `output_size` classes, then log-softmax (for `NLLLoss`) or softmax: (B, I) -> (B, C)."
-    def __init__(self, input_size:int, # features in, e.g. !@ teacher[embedder].hidden_size
-                 output_size:int, # classes, e.g. !@ dataset.label.vocab_size
-                 mlp_layers:int=1, # linear layers; the hidden ones keep input_size and use ReLU
-                 dropout:float=0., # dropout after each hidden layer
+    def __init__(self, input_size:Annotated[int, Ge(1)], # features in, e.g. !@ teacher[embedder].hidden_size
+                 output_size:Annotated[int, Ge(1)], # classes, e.g. !@ dataset.label.vocab_size
+                 mlp_layers:Annotated[int, Ge(1)]=1, # linear layers; the hidden ones keep input_size and use ReLU
+                 dropout:Annotated[float, In(0, 1, high_open=True)]=0., # dropout after each hidden layer
                  take_log:bool=True, # log-probabilities (for NLLLoss); False gives probabilities
                 ):
         super().__init__()
@@ -337,13 +340,13 @@ def _check_classifier_fit(embedder:nn.Module, output_layer:nn.Module):
     if out is not None and inp is not None and out != inp:
         bi = ' (a bidirectional encoder doubles hidden_size)' if getattr(embedder, 'hidden_size', out) != out else ''
         raise ModelError(f"TextClassifier: the embedder gives {out} features{bi} but the output layer's input_size is {inp}: "
-                         f"set input_size to {out} (in YAML: !@ <model>[embedder].output_size)")
+                         f"set input_size to {out} (in YAML: !@ <model>[embedder].output_size)").at('output_layer.input_size')
 
 class TextClassifier(Module):
     "`output_layer(dropout(embedder(data)))`: token ids (B, T) -> class scores (B, C); `forward(data, target)` also returns the target."
     def __init__(self, embedder:nn.Module, # token ids (B, T) -> one vector per sentence (B, H)
                  output_layer:nn.Module, # (B, H) -> (B, C), e.g. SoftmaxLayer
-                 dropout:float=0., # dropout on the sentence vector
+                 dropout:Annotated[float, In(0, 1, high_open=True)]=0., # dropout on the sentence vector
                 ):
         super().__init__()
         check_number(dropout, 'TextClassifier: dropout', 0, 1, high_open=True, error=ModelError)
