@@ -9,6 +9,7 @@ from pathlib import Path, PurePath
 from typing import Any
 import torch
 from .core import did_you_mean
+from .constraints import bare_type, violation
 from .tags import _listing, _P
 from .tree import Node, Value, MapNode, ListNode, Schema, Link, _err
 
@@ -43,7 +44,11 @@ def _arg_problems(node:Schema) -> list:
     for name, child in node.kwargs.items():
         p = ps.get(name)
         if p is None or p.kind in (_P.VAR_POSITIONAL, _P.VAR_KEYWORD):
-            if not var_kw: out.append(_err(child, f"{tag} has no argument {name!r}{did_you_mean(name, _accepted(sig))}; it accepts: {_listing(_accepted(sig))}"))
+            hint = did_you_mean(name, _accepted(sig))
+            if not var_kw: out.append(_err(child, f"{tag} has no argument {name!r}{hint}; it accepts: {_listing(_accepted(sig))}"))
+            elif hint and not any(n in node.kwargs for n in _accepted(sig) if f"'{n}'" in hint):  # a typo, passed on through **kwargs
+                out.append(_err(child, f"{tag} has no argument {name!r}{hint} of its own, and it is close to one: fix the spelling "
+                                       f"(what {tag} passes on through **kwargs is for other names)"))
         elif p.kind is _P.POSITIONAL_ONLY: out.append(_err(child, f"{tag} takes {name!r} by position only: write {tag} [value, …]"))
         elif name in given: out.append(_err(child, f"{tag} gets {name!r} twice, by position and by name: keep one"))
     for p in ps.values():
@@ -57,6 +62,7 @@ _NOVALUE = object()
 
 def _matches(ann, kind:type, value=_NOVALUE):
     "Does a `kind` (the value itself when known) fit annotation `ann`? True, False, or None: cannot tell."
+    ann = bare_type(ann)  # `Annotated[float, Gt(0)]` is a float here; its constraint is checked apart
     if ann is _P.empty or ann is Any or isinstance(ann, (str, typing.TypeVar)): return None
     origin, args = typing.get_origin(ann), typing.get_args(ann)
     if origin in (typing.Union, types.UnionType):
@@ -77,6 +83,7 @@ def _matches(ann, kind:type, value=_NOVALUE):
 
 def _ann_str(ann) -> str:
     "A short name for an annotation: `int`, `Iterable`, `int | None`."
+    ann = bare_type(ann)
     if typing.get_origin(ann) in (typing.Union, types.UnionType):
         return ' | '.join(dict.fromkeys(_ann_str(a) for a in typing.get_args(ann)))
     ann = typing.get_origin(ann) or ann
@@ -108,6 +115,21 @@ def _static_type_problems(tree, node:Schema) -> list:
         prob = _type_problem(tree, node, name, child, kind, value)
         if prob: out.append(prob)
     return out
+
+# %% ../nbs/06c_checks.ipynb #4790226f
+def _value_problem(node:Schema, name, child:Node, value):
+    "A `ConfigError` at `child` when `value` breaks a constraint declared on argument `name` of `node`, else None."
+    cs = node.target.constraints.get(name) if node.target is not None and name is not None else None
+    why = violation(value, cs) if cs else None
+    if why is None: return None
+    via = f" (from !@ {child.raw})" if isinstance(child, Link) else ''
+    fix = 'use one of those' if why.startswith('must be one of') else f"change it to a value {why[8:].partition(', got')[0]}"
+    return _err(child, f"!{node.tag} argument {name!r} {why}{via}: {fix}")
+
+def _static_value_problems(node:Schema) -> list:
+    "Constraint problems of the literal arguments of `node`."
+    out = [_value_problem(node, name, child, child.value) for name, child in _bound(node) if isinstance(child, Value)]
+    return [p for p in out if p]
 
 # %% ../nbs/06c_checks.ipynb #8e35dafa
 _NAME_SETTERS = {'setattr', '__setattr__', 'register_buffer', 'register_parameter', 'add_module', 'register_module'}

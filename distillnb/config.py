@@ -12,7 +12,7 @@ from .tags import *
 from .tags import _USER_TAGS, _Registry, _listing, _P
 from .tree import *
 from .tree import _Parser, _children, _unique_nodes, _err, _emit
-from .checks import _accepted, _bound, _arg_problems, _type_problem, _static_type_problems
+from .checks import _accepted, _bound, _arg_problems, _type_problem, _static_type_problems, _value_problem, _static_value_problems
 from .links import _walk
 
 # %% auto #0
@@ -87,7 +87,7 @@ def problems(self:ConfigTree) -> list:
     out = list(self.parse_problems)
     for node in self._nodes():
         if isinstance(node, Schema) and node.target is not None:
-            out += _arg_problems(node) + _static_type_problems(self, node)
+            out += _arg_problems(node) + _static_type_problems(self, node) + _static_value_problems(node)
         elif isinstance(node, Link):
             try: _walk(self, node, static=True)
             except ConfigError as e:
@@ -166,20 +166,32 @@ def _build(self:ConfigTree, node:Node):
 # %% ../nbs/06_config.ipynb #5b6de431
 @patch
 def _call(self:ConfigTree, node:Schema):
-    "Check the arguments of `node`, build them, check their types, call its target."
+    "Check the arguments of `node`, build them, check their types and constraints, call its target."
     if node.target is None: raise _err(node, f"unknown tag !{node.tag}: fix it before building (`distillnb check` explains)")
     probs = _arg_problems(node)
     if probs: raise probs[0]
     args = [self._build(a) for a in node.args]
     kwargs = {k: self._build(v) for k, v in node.kwargs.items()}
     for (name, child), value in zip(_bound(node), [*args, *kwargs.values()]):
-        prob = _type_problem(self, node, name, child, type(value), value)
+        prob = _type_problem(self, node, name, child, type(value), value) or _value_problem(node, name, child, value)
         if prob: raise prob
     try: return node.target.fn(*args, **kwargs)
     except ConfigError: raise
-    except DistillnbError as e: raise _err(node, f"!{node.tag} could not be built: {e}") from None
+    except DistillnbError as e: raise _err(_arg_node(node, e.arg), f"!{node.tag} could not be built: {e}") from None
+    except (ValueError, TypeError) as e:  # raised on the config's values by code we do not own (torch, transformers)
+        raise _err(node, f"!{node.tag} could not be built: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}: "
+                         "check its arguments against its documentation") from e
     except Exception as e:
         e.add_note(f"(while building {node.path or 'the config'}, !{node.tag} at {node.where})"); raise
+
+# %% ../nbs/06_config.ipynb #152aee1b
+def _arg_node(node:Schema, arg:str|None) -> Node:
+    "The node of argument `arg` of `node` ('encoder.input_size': through nested tags), or `node` when it cannot be found."
+    found = node
+    for part in (arg or '').split('.') if arg else []:
+        found = _children(found).get(part)
+        if found is None or isinstance(found, Link) and part != arg.split('.')[-1]: return node
+    return found
 
 # %% ../nbs/06_config.ipynb #30e9b815
 @patch

@@ -17,6 +17,12 @@ __all__ = ['DistillnbError', 'seed_everything', 'choose_device', 'did_you_mean',
 # %% ../nbs/00_core.ipynb #219cdb29
 class DistillnbError(Exception):
     "A problem the user can fix: the message is one line that says what went wrong and the way out."
+    arg = None  # the argument at fault, e.g. 'encoder.input_size': a config then cites that value's line
+
+    def at(self, arg:str|None): # an argument name, dotted into nested ones: 'encoder.input_size'
+        "Name the argument at fault and return the error: `raise ModelError('…').at('input_size')`."
+        self.arg = arg
+        return self
 
 # %% ../nbs/00_core.ipynb #a22f3498
 def seed_everything(seed:int, # the seed for python's `random`, numpy and torch (CPU and every GPU)
@@ -66,6 +72,11 @@ def did_you_mean(word, # what the user wrote
     return f" (did you mean {' or '.join(fmt(low[c]) for c in close)}?)" if close else ''
 
 # %% ../nbs/00_core.ipynb #d23f0d1a
+def _arg_name(name:str) -> str|None:
+    "The argument a check's `name` is about: 'RNNEncoder: hidden_size' -> 'hidden_size'."
+    last = str(name).rpartition(':')[2].strip()
+    return last if last.isidentifier() else None
+
 def check_int(value, # the value to check
               name:str, # what it is, for the message, e.g. 'RNNEncoder: hidden_size'
               low:int=1, # the smallest value allowed
@@ -74,7 +85,7 @@ def check_int(value, # the value to check
     "`value` when it is an integer (not a bool) of at least `low`; otherwise one line naming `name`."
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         what = {1: 'a positive integer', 0: 'a non-negative integer'}.get(low, f'an integer >= {low}')
-        raise (error or DistillnbError)(f"{name} must be {what}, got {value!r}")
+        raise (error or DistillnbError)(f"{name} must be {what}, got {value!r}").at(_arg_name(name))
     return value
 
 # %% ../nbs/00_core.ipynb #c845477d
@@ -95,7 +106,7 @@ def check_number(value, # the value to check
     ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
     if ok and low is not None: ok = value > low if low_open else value >= low
     if ok and high is not None: ok = value < high if high_open else value <= high
-    if not ok: raise (error or DistillnbError)(f"{name} must be a number in {_interval(low, high, low_open, high_open)}, got {value!r}")
+    if not ok: raise (error or DistillnbError)(f"{name} must be a number in {_interval(low, high, low_open, high_open)}, got {value!r}").at(_arg_name(name))
     return value
 
 # %% ../nbs/00_core.ipynb #9adfdda2
@@ -107,7 +118,7 @@ def check_choice(value, # the value to check
     "`value` lower-cased when it is one of `choices`; otherwise one line with a suggestion and the choices."
     key = value.lower() if isinstance(value, str) else value
     if key in choices: return key
-    raise (error or DistillnbError)(f"unknown {name} {value!r}{did_you_mean(value, choices)}: use {', '.join(map(repr, choices))}")
+    raise (error or DistillnbError)(f"unknown {name} {value!r}{did_you_mean(value, choices)}: use {', '.join(map(repr, choices))}").at(_arg_name(name))
 
 # %% ../nbs/00_core.ipynb #3b2f6e79
 def column_index(c, # a column name or index (negative counts from the end)

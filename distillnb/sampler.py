@@ -6,9 +6,11 @@
 from __future__ import annotations
 import math
 from collections.abc import Sequence
+from typing import Annotated
 import torch
 from fastcore.basics import patch
 from .core import check_int
+from .constraints import Ge
 from .data import DataError
 
 # %% auto #0
@@ -19,7 +21,7 @@ class BaseSampler:
     "Cuts a split into batches of padded tensors, in an order drawn from its own seeded generator."
     bucket_chunk = 100  # with `bucket`, examples are sorted by length within chunks of this many batches
 
-    def __init__(self, batch_size:int=64, # examples per batch
+    def __init__(self, batch_size:Annotated[int, Ge(1)]=64, # examples per batch
                  shuffle:bool=True, # a new random order every epoch
                  drop_last:bool=False, # drop the last batch when it is smaller than batch_size
                  seed:int|None=None, # seed of the sampler's generator; None: drawn from torch's global RNG (see seed_everything)

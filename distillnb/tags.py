@@ -8,6 +8,7 @@ import functools, importlib, inspect, pkgutil, re, typing
 import torch
 from fastcore.basics import patch
 from .core import DistillnbError, did_you_mean
+from .constraints import constraints_in, Gt, Ge, In, OneOf
 
 # %% auto #0
 __all__ = ['ConfigError', 'register', 'resolve_tag', 'known_tags']
@@ -102,6 +103,26 @@ def _torch_lookup(name:str):
         if obj is None: return None
     return obj if isinstance(obj, type) else None
 
+# %% ../nbs/06a_tags.ipynb #0505babe
+_sched = torch.optim.lr_scheduler
+_TORCH_CONSTRAINTS = {  # a torch class (or base) -> {argument: constraint}
+    torch.optim.Optimizer: dict(lr=Gt(0), weight_decay=Ge(0), momentum=Ge(0), eps=Ge(0)),
+    _sched.StepLR: dict(step_size=Ge(1), gamma=Gt(0)), _sched.ExponentialLR: dict(gamma=Gt(0)),
+    _sched.LinearLR: dict(start_factor=In(0, 1, low_open=True), end_factor=In(0, 1), total_iters=Ge(1)),
+    torch.nn.modules.loss._Loss: dict(reduction=OneOf('none', 'mean', 'sum')),
+    torch.nn.CrossEntropyLoss: dict(label_smoothing=In(0, 1)),
+    torch.nn.modules.dropout._DropoutNd: dict(p=In(0, 1)),
+    torch.nn.Embedding: dict(num_embeddings=Ge(1), embedding_dim=Ge(1)),
+}
+
+def _table_constraints(cls) -> dict:
+    "The table's constraints for `cls`, from every base of it the table names."
+    out = {}
+    for klass, rules in _TORCH_CONSTRAINTS.items():
+        if isinstance(cls, type) and issubclass(cls, klass):
+            for name, c in rules.items(): out.setdefault(name, []).append(c)
+    return out
+
 # %% ../nbs/06a_tags.ipynb #ed665500
 def _is_factory(cls:type, name:str) -> bool:
     "Is `cls.name` a classmethod (however made: `@classmethod`, fastcore's `@patch(cls_method=True)`) or a staticmethod?"
@@ -142,7 +163,7 @@ _P = inspect.Parameter
 
 def _hints_of(f, sig) -> dict:
     "The type hints of `f`, or its readable annotations when they cannot be resolved."
-    try: return typing.get_type_hints(getattr(f, '__func__', f))
+    try: return typing.get_type_hints(getattr(f, '__func__', f), include_extras=True)
     except Exception:
         return {n: p.annotation for n, p in sig.parameters.items() if p.annotation is not p.empty and not isinstance(p.annotation, str)}
 
@@ -158,12 +179,20 @@ def _init_hints(cls:type, sig) -> dict:
     hints = {}
     for name in sig.parameters:
         f = next((f for f in inits if _declares(f, name)), None)
-        ann = f.__annotations__.get(name, _P.empty) if f else _P.empty
+        ann = f.__annotations__.get(name, _P.empty) if f else sig.parameters[name].annotation  # else: from `@delegates`
         if isinstance(ann, str):
-            try: ann = eval(ann, f.__globals__)
+            try: ann = eval(ann, (f or inits[0]).__globals__)
             except Exception: continue  # unresolvable: not checked
         if ann is not _P.empty: hints[name] = ann
     return hints
+
+# %% ../nbs/06a_tags.ipynb #723de0fd
+@patch(as_prop=True)
+def constraints(self:_Target) -> dict:
+    "`{argument: [Constraint]}`: the `Annotated` ones of its hints, then the torch table's for the class it builds."
+    out = {n: constraints_in(a) for n, a in self.hints.items() if n != 'return'}
+    for n, cs in _table_constraints(self.cls if self.factory is None else None).items(): out[n] = out.get(n, []) + cs
+    return {n: cs for n, cs in out.items() if cs}
 
 # %% ../nbs/06a_tags.ipynb #77f747bb
 class _Registry:

@@ -6,11 +6,12 @@
 from __future__ import annotations
 import math, time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Annotated, Callable, Iterator
 import torch
 from torch import nn, Tensor
 from fastcore.basics import patch
 from .core import DistillnbError, choose_device, seed_everything, check_int, check_number
+from .constraints import Ge, Gt
 from .sampler import collate
 from .metrics import Metric, MeanMetric, Accuracy, as_metric
 from .progress import ProgressMixin, plot_history
@@ -50,15 +51,15 @@ class Trainer(ProgressMixin, CheckpointMixin):
                  scheduler=None, # LR scheduler stepped once per step, after validation (`ReduceLROnPlateau` gets the val loss)
                  iter_scheduler=None, # LR scheduler stepped after every optimizer step (warm-up, linear decay)
                  device:str|torch.device='auto', # 'auto' (a GPU when there is one), 'cpu', 'cuda', ...
-                 max_steps:int=10, # number of steps; each validates, then trains
-                 epoch_per_step:float=1.0, # training epochs per step, used when `iter_per_step` is None
-                 iter_per_step:int|None=None, # optimizer steps per step; when given, it overrides `epoch_per_step`
-                 batches_per_iter:int=1, # batches accumulated into one optimizer step (gradient accumulation)
+                 max_steps:Annotated[int, Ge(1)]=10, # number of steps; each validates, then trains
+                 epoch_per_step:Annotated[float, Gt(0)]=1.0, # training epochs per step, used when `iter_per_step` is None
+                 iter_per_step:Annotated[int, Ge(1)]|None=None, # optimizer steps per step; when given, it overrides `epoch_per_step`
+                 batches_per_iter:Annotated[int, Ge(1)]=1, # batches accumulated into one optimizer step (gradient accumulation)
                  lower_is_better:bool|None=None, # is a lower `metric_fn` better? None asks the metric (False for Accuracy)
-                 max_grad_norm:float|None=None, # clip the gradients' global L2 norm to this
-                 max_grad_abs_val:float|None=None, # clip every gradient value to [-this, this]
+                 max_grad_norm:Annotated[float, Gt(0)]|None=None, # clip the gradients' global L2 norm to this
+                 max_grad_abs_val:Annotated[float, Gt(0)]|None=None, # clip every gradient value to [-this, this]
                  extra_validation_metrics:list|dict|None=None, # more metrics to log at validation; not used to pick the best
-                 seed:int|None=None, # seeds python, numpy and torch when training starts
+                 seed:Annotated[int, Ge(0)]|None=None, # seeds python, numpy and torch when training starts
                  save_dir:str|Path|None=None, # folder for `checkpoint.pt`, `history.json` and `curves.png`; None saves nothing
                  progress:bool=True, # progress bars and a table row per step; False for quiet runs and tests
                 ):
