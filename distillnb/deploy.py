@@ -329,6 +329,7 @@ def export_run(run_folder:str|Path, # a run's folder, holding config.yaml and ST
     if stage not in cfg.stage_names: raise DeployError(f"no stage {stage!r} in {run}{did_you_mean(stage, cfg.stage_names)}: its stages are {', '.join(cfg.stage_names)}")
     ckpt = run / stage / 'checkpoint.pt'
     if not ckpt.is_file(): raise DeployError(f"{ckpt} does not exist: stage {stage!r} kept no checkpoint; export a trainer stage that ran")
+    for name in cfg.stage_names[:cfg.stage_names.index(stage)]: cfg.build(name)  # links reach only stages built before
     trainer = cfg.build(stage)
     if not (hasattr(trainer, 'model') and hasattr(trainer, 'dataset')): raise DeployError(f"stage {stage!r} is a {type(trainer).__name__}, not a trainer: export a trainer stage")
     state = torch.load(ckpt, map_location='cpu', weights_only=False)
