@@ -4,12 +4,13 @@
 
 # %% ../nbs/07a_cli.ipynb #df6f010d
 from __future__ import annotations
-import argparse, shlex, sys
+import argparse, os, shlex, sys, tempfile, time, traceback
 from pathlib import Path
 from . import __version__
 from .core import DistillnbError, env_vars
 from .config import check
 from .experiment import Experiment
+from .serve import deploy_commands
 
 # %% auto #0
 __all__ = ['main']
@@ -21,7 +22,13 @@ examples:
   distillnb run tutorial.yaml --set pipeline.finetune.max_steps=1 --device cpu
   distillnb run tutorial.yaml --resume        # carry on after a crash or Ctrl-C
 
-exit status: 0 done, 1 `check` found problems, 2 an error (one line on stderr), 130 interrupted"""
+exit status:
+  0    done (run), no problem found (check)
+  1    check found problems, one line each on stdout
+  2    a mistake in the config, the data, the command or the save path: one line on stderr, with the way out
+  3    an internal error (a bug, not a mistake in the config): one line on stderr; the traceback is saved
+       in the run folder's error.log (in the temporary folder when there is no run folder yet)
+  130  interrupted (Ctrl-C): carry on with the --resume command printed"""
 
 def _config_args(p:argparse.ArgumentParser):
     "The arguments `run` and `check` share: the config and its overrides."
@@ -48,13 +55,14 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='distillnb', formatter_class=fmt, epilog=_EXAMPLES,
                                 description="Run or check a distillnb experiment: a YAML config whose !Tags build objects and whose !@ links wire the stages together.")
     p.add_argument('--version', action='version', version=f'distillnb {__version__}')
-    sub = p.add_subparsers(dest='command', required=True, metavar='{run,check}')
+    sub = p.add_subparsers(dest='command', required=True, metavar='{run,check,export,predict,serve}')
     run = sub.add_parser('run', formatter_class=fmt, epilog=_EXAMPLES, help='build and run every stage of CONFIG, in order',
                          description="Build and run every stage of CONFIG in order, writing under SAVE_PATH/<name>/ the config as run, each stage's results, the trainers' checkpoints, histories and curves.")
     chk = sub.add_parser('check', formatter_class=fmt, epilog=_EXAMPLES, help='list the mistakes in CONFIG without building or training anything',
                          description="List every mistake in CONFIG that can be seen without building anything (unknown tags, broken links, wrong argument names, missing arguments, wrong types), one line each with file:line and the config path.")
     for sp in (run, chk): _config_args(sp)
     _run_args(run)
+    deploy_commands(sub)  # export, predict, serve: their code lives in distillnb.serve
     return p
 
 # %% ../nbs/07a_cli.ipynb #e7102c73
@@ -66,6 +74,7 @@ def _run(args) -> int:
         if not data.is_dir(): raise DistillnbError(f"--data-dir {args.data_dir}: no such folder: give the folder holding the SST files")
     with env_vars(**({} if data is None else {'DISTILLNB_DATA': data.resolve()})):
         exp = Experiment.from_config(args.config, args.set, save_path=args.save_path, device=args.device, resume=args.resume, force=args.force)
+        args.folder = exp.folder  # where an internal error's traceback goes
         exp.run()
     return 0
 
@@ -91,13 +100,30 @@ def _resume_command(args) -> str:
         if getattr(args, opt) is not None: cmd += [f"--{opt.replace('_', '-')}", str(getattr(args, opt))]
     return shlex.join(cmd + ['--resume'])
 
+# %% ../nbs/07a_cli.ipynb #a7aa9643
+def _internal_error(args) -> int:
+    "Save the traceback of the exception being handled to the run folder's `error.log`, say where in one line, and return 3."
+    folder, e = getattr(args, 'folder', None), sys.exc_info()[1]
+    logs = ([Path(folder) / 'error.log'] if folder is not None and Path(folder).is_dir() else []) + [Path(tempfile.gettempdir()) / f'distillnb-error-{os.getpid()}.log']
+    for log in logs:
+        try:
+            with open(log, 'a') as f: f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} distillnb {shlex.join(map(str, sys.argv[1:]))}\n{traceback.format_exc()}\n")
+            break
+        except OSError: continue
+    first = (str(e).splitlines() or [''])[0]
+    print(f"distillnb: internal error: {type(e).__name__}{': ' + first if first else ''}: this is a bug (in distillnb or in a class "
+          f"the config runs), not a mistake in the config; the traceback is in {log}", file=sys.stderr)
+    return 3
+
 # %% ../nbs/07a_cli.ipynb #250fdc28
 def main(argv:list|None=None, # the arguments after `distillnb`; default: the command line's
-        ) -> int: # exit status: 0 done, 1 `check` found problems, 2 an error, 130 interrupted
+        ) -> int: # exit status: 0 done, 1 `check` found problems, 2 a config or data error, 3 an internal error, 130 interrupted
     "The `distillnb` command: `distillnb run CONFIG …` or `distillnb check CONFIG …`."
     try: args = _parser().parse_args(argv)
     except SystemExit as e: return e.code if isinstance(e.code, int) else 2  # --help, --version, a usage error
-    try: return _run(args) if args.command == 'run' else _check(args)
+    try:
+        if hasattr(args, 'func'): return args.func(args)  # export, predict, serve
+        return _run(args) if args.command == 'run' else _check(args)
     except DistillnbError as e:
         print(f"distillnb: error: {e}", file=sys.stderr)
         return 2
@@ -105,3 +131,4 @@ def main(argv:list|None=None, # the arguments after `distillnb`; default: the co
         if args.command != 'run': raise
         print(f"distillnb: interrupted: carry on with  {_resume_command(args)}", file=sys.stderr)
         return 130
+    except Exception: return _internal_error(args)
