@@ -13,7 +13,7 @@ from .core import DistillnbError, count_params
 from .data import BaseSampler
 
 # %% auto #0
-__all__ = ['inference_speed', 'latency', 'Report']
+__all__ = ['inference_speed', 'latency', 'expected_calibration_error', 'embedding_params', 'bundle_mb', 'Report']
 
 # %% ../nbs/07b_report.ipynb #d6fe364d
 def _batches(data, columns, batch_size:int, max_examples:int, seed:int):
@@ -71,6 +71,37 @@ def latency(model:nn.Module, # called as `model(*batch)`
     batches, _ = _batches(data, columns, 1, n, seed)
     return statistics.median(_timed(model, batches))
 
+# %% ../nbs/07b_report.ipynb #f845efa9
+def expected_calibration_error(probs:torch.Tensor, # (N, C) class probabilities
+                               target:torch.Tensor, # (N,) true classes
+                               n_bins:int=10, # equal-width bins of confidence over [0, 1]
+                              ) -> float:
+    "ECE: sum over confidence bins of (share of examples) x |accuracy - mean confidence|."
+    conf, pred = probs.max(-1)
+    correct = (pred == target).float()
+    bins = (conf * n_bins).long().clamp(max=n_bins - 1)              # confidence 1.0 falls in the last bin
+    ece = torch.zeros(())
+    for b in bins.unique():
+        sel = bins == b
+        ece += sel.float().mean() * (correct[sel].mean() - conf[sel].mean()).abs()
+    return float(ece)
+
+# %% ../nbs/07b_report.ipynb #5952260a
+def embedding_params(model:nn.Module) -> int:
+    "Parameters held in `nn.Embedding` tables (word pieces, and a transformer's positions and segments)."
+    return sum(count_params(m) for m in model.modules() if isinstance(m, nn.Embedding))
+
+def bundle_mb(model:nn.Module, # the trained model
+              dataset, # its dataset: the bundle keeps the text and label fields
+             ) -> float|None: # None when the model or its fields cannot be bundled
+    "Size on disk of `save_bundle(model, dataset)` (no exports), in MB."
+    import tempfile
+    from distillnb.deploy import save_bundle
+    with tempfile.TemporaryDirectory() as d:
+        try: path = save_bundle(model, dataset, Path(d) / 'bundle')
+        except DistillnbError: return None
+        return sum(p.stat().st_size for p in path.rglob('*') if p.is_file()) / 1e6
+
 # %% ../nbs/07b_report.ipynb #c855f863
 class Report:
     "A pipeline stage that tabulates trained models side by side: dev score, size, speed and time; saved as `report.md`, `report.json` and `report.png`."
@@ -81,6 +112,7 @@ class Report:
                  seed:int=0, # picks the timed examples
                  save_dir:str|Path|None=None, # folder for the table and plot; an `Experiment` gives `<run>/<stage>/`
                  experiment=None, # set by `Experiment`: the stages' wall times come from it
+                 card:bool=True, # the report card too: agreement with the teacher, calibration, parameters without embeddings, bundle size
                 ):
         if not isinstance(trainers, dict) or not trainers:
             raise DistillnbError(f"Report needs trainers as a mapping of row name to trainer, e.g. {{teacher: !@ finetune}}, got {trainers!r}")
@@ -89,6 +121,38 @@ class Report:
                 raise DistillnbError(f"Report row {name!r}: expected a trainer (with .model and .dataset), got {type(t).__name__}; link the stage, e.g. {name}: !@ finetune")
         self.trainers, self.batch_size, self.speed_examples, self.latency_examples = trainers, batch_size, speed_examples, latency_examples
         self.seed, self.save_dir, self.experiment, self.rows = seed, None if save_dir is None else Path(save_dir), experiment, None
+        self.card, self._probs = card, {}
+
+# %% ../nbs/07b_report.ipynb #1bd118cc
+@patch
+def _dev_probs(self:Report, trainer, model) -> tuple[torch.Tensor, torch.Tensor]:
+    "(probabilities (N, C), targets (N,)) of `model` on `trainer`'s validation split, through the trainer's `forward`."
+    if id(model) in self._probs: return self._probs[id(model)]
+    from distillnb.train import to_probs
+    was_training, probs, targets = model.training, [], []
+    model.eval()
+    with torch.inference_mode():
+        for batch in trainer.epoch_batches(BaseSampler(64, shuffle=False), trainer.dataset.val):
+            pred, target = trainer.forward(model, trainer.batch_to_device(batch))
+            probs.append(to_probs(pred).float().cpu()); targets.append(target.cpu())
+    model.train(was_training)
+    self._probs[id(model)] = out = (torch.cat(probs), torch.cat(targets))
+    return out
+
+# %% ../nbs/07b_report.ipynb #caa481ff
+@patch
+def _card(self:Report, trainer) -> dict:
+    "The report card of one row: agreement with its teacher, ECE, parameters without embeddings, bundle size."
+    model, first = trainer.model, next(iter(self.trainers.values()))
+    probs, target = self._dev_probs(trainer, model)
+    teacher = getattr(trainer, 'teacher_model', None)
+    ref = (trainer, teacher) if teacher is not None else None if model is first.model else (first, first.model)
+    agree = None
+    if ref is not None:
+        tprobs = self._dev_probs(*ref)[0]
+        if len(tprobs) == len(probs): agree = float((tprobs.argmax(-1) == probs.argmax(-1)).float().mean())
+    return {'agreement': agree, 'ece': expected_calibration_error(probs, target),
+            'params_no_embedding': count_params(model) - embedding_params(model), 'bundle_mb': bundle_mb(model, trainer.dataset)}
 
 # %% ../nbs/07b_report.ipynb #5e57f07f
 def _stage_of(experiment, obj) -> str|None:
@@ -119,6 +183,8 @@ def run(self:Report):
     self.rows = [self._row(name, t) for name, t in self.trainers.items()]
     base = self.rows[0]['examples_per_s']
     for r in self.rows: r['speed_vs_first'] = r['examples_per_s'] / base
+    if self.card:
+        for r, t in zip(self.rows, self.trainers.values()): r.update(self._card(t))
     print(self.table(), flush=True)
     if self.save_dir is not None: self.save()
 
@@ -128,6 +194,10 @@ def _count(n:int) -> str:
 
 def _secs(s) -> str:
     return '-' if s is None else f'{s:.0f}s' if s < 120 else f'{s / 60:.1f}min'
+
+def _card_cells(r:dict) -> list[str]:
+    return ['-' if r['agreement'] is None else f"{100 * r['agreement']:.1f}%", f"{r['ece']:.3f}", _count(r['params_no_embedding']),
+            '-' if r['bundle_mb'] is None else f"{r['bundle_mb']:.1f} MB"]
 
 @patch
 def table(self:Report) -> str:
@@ -139,6 +209,9 @@ def table(self:Report) -> str:
     body = [[r['model'], f"{100 * r['dev']:.1f}" if r['metric_name'] == 'Accuracy' else f"{r['dev']:.4f}", _count(r['params']),
              f"{r['examples_per_s']:,.0f}", f"{r['latency_ms']:.1f}", f"{r['speed_vs_first']:.1f}×", _secs(r['train_s']), _secs(r['stage_s'])]
             for r in self.rows]
+    if all('ece' in r for r in self.rows):
+        head += ['agrees with teacher', 'ECE (10 bins)', 'parameters w/o embeddings', 'bundle']
+        for b, r in zip(body, self.rows): b += _card_cells(r)
     w = [max(len(str(x)) for x in col) for col in zip(head, *body)]
     line = lambda cells: '| ' + ' | '.join(str(c).ljust(n) for c, n in zip(cells, w)) + ' |'
     return '\n'.join([line(head), '|' + '|'.join('-' * (n + 2) for n in w) + '|'] + [line(b) for b in body])
