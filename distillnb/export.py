@@ -49,13 +49,13 @@ def _sru_layer_forward(self, x:Tensor, # (T, B, I)
                       ) -> Tensor: # (T, B, d), zeros at padding
     T, B = x.shape[0], x.shape[1]
     U = self.proj(x).view(T, B, self.d, self.k)
-    a, u0 = U[:, :, :, 1] + self.bf, U[:, :, :, 0]
+    a = U[:, :, :, 1] + self.bf + pad * 1e4               # sigmoid(a) = 1 at padding: c carries over
+    u0 = U[:, :, :, 0]
     c = x.new_zeros(B, self.d)
     cs: List[Tensor] = []
-    for t in range(T):                                    # the only sequential part
-        f = torch.sigmoid(a[t] + c * self.wf)
-        f = f + (1.0 - f) * pad[t]                        # f = 1 at padding: c carries over
-        c = u0[t] + f * (c - u0[t])
+    for t in range(T):                                    # the only sequential part: 3 ops per step
+        f = torch.sigmoid(torch.addcmul(a[t], c, self.wf))
+        c = torch.lerp(u0[t], c, f)
         cs.append(c)
     C = torch.stack(cs)                                   # (T, B, d)
     r = torch.sigmoid(U[:, :, :, 2] + torch.cat([x.new_zeros(1, B, self.d), C[:-1]]) * self.wr + self.br)
@@ -127,7 +127,17 @@ def _example(pad:int) -> Tensor:
     x = torch.full((2, 7), 5, dtype=torch.long); x[1, 4:] = pad
     return x
 
-# %% ../nbs/09a_export.ipynb #564972a3
+# %% ../nbs/09a_export.ipynb #6eeb2d31
+@contextlib.contextmanager
+def _quiet():
+    "The exporters' and the quantiser's advice to the developer, out of the user's way."
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        level = logging.getLogger().level; logging.getLogger().setLevel(logging.ERROR)
+        try: yield
+        finally: logging.getLogger().setLevel(level)
+
+# %% ../nbs/09a_export.ipynb #a735c4c6
 class _Scores(nn.Module):
     "`model(ids)` with a single tensor out, for tracing."
     def __init__(self, model): super().__init__(); self.model = model; self.train(model.training)
@@ -136,11 +146,11 @@ class _Scores(nn.Module):
 def to_torchscript(model:nn.Module, pad:int=0) -> tuple[torch.jit.ScriptModule, str]:
     "The model as TorchScript, and the path taken."
     m, how = exportable(model)
-    with torch.no_grad():
+    with torch.no_grad(), _quiet():
         if how == 'script': return torch.jit.script(m), 'torch.jit.script of ExportStudent (distillnb recurrence, loop compiled)'
         return torch.jit.trace(_Scores(m), (_example(pad),), check_trace=False), 'torch.jit.trace of the model'
 
-# %% ../nbs/09a_export.ipynb #3c6a6136
+# %% ../nbs/09a_export.ipynb #401f226a
 def export_onnx(model:nn.Module, path:str|Path, pad:int=0, opset:int=17) -> str:
     "Write `model` as ONNX with dynamic batch and length axes; returns the path taken."
     _need('onnx', 'onnx')
@@ -151,22 +161,12 @@ def export_onnx(model:nn.Module, path:str|Path, pad:int=0, opset:int=17) -> str:
                           dynamic_axes={'ids': {0: 'batch', 1: 'length'}, 'scores': {0: 'batch'}})
     return 'ONNX Loop from the scripted ExportStudent' if how == 'script' else 'ONNX traced from the model'
 
-# %% ../nbs/09a_export.ipynb #6ec5d8c5
-@contextlib.contextmanager
-def _quiet():
-    "The exporters' and the quantiser's advice to the developer, out of the user's way."
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        level = logging.getLogger().level; logging.getLogger().setLevel(logging.ERROR)
-        try: yield
-        finally: logging.getLogger().setLevel(level)
-
 # %% ../nbs/09a_export.ipynb #a35d0160
 def int8_torch(model:nn.Module, pad:int=0) -> tuple[torch.jit.ScriptModule, str]:
     "Dynamic int8 quantisation of every `nn.Linear` (the SRU's input projections among them), as TorchScript."
     m, how = exportable(model)
     with _quiet(): q = torch.ao.quantization.quantize_dynamic(m, {nn.Linear}, dtype=torch.qint8)
-    with torch.no_grad():
+    with torch.no_grad(), _quiet():
         if how == 'script': return torch.jit.script(q), 'torch dynamic int8 (Linear layers) of ExportStudent, scripted'
         return torch.jit.trace(_Scores(q), (_example(pad),), check_trace=False), 'torch dynamic int8 (Linear layers), traced'
 
@@ -205,6 +205,7 @@ def ort_session(path:str|Path, threads:int|None=None):
     "An onnxruntime CPU session on `threads` threads (default: torch's)."
     ort = _need('onnxruntime', 'onnxruntime')
     so = ort.SessionOptions(); so.intra_op_num_threads = threads or torch.get_num_threads(); so.inter_op_num_threads = 1
+    so.add_session_config_entry('session.intra_op.allow_spinning', '0')  # no busy-waiting threads on a shared machine
     return ort.InferenceSession(str(path), so, providers=['CPUExecutionProvider'])
 
 def _file(bundle, key:str) -> Path:

@@ -230,7 +230,7 @@ def deploy_commands(sub):
     sv.add_argument('bundle', metavar='BUNDLE')
     sv.add_argument('--host', default='127.0.0.1'); sv.add_argument('--port', type=int, default=8000)
     sv.add_argument('--max-batch', type=int, default=32); sv.add_argument('--max-wait-ms', type=float, default=2.0, help='micro-batching wait; 0: off')
-    for p in (pr, sv): p.add_argument('--runtime', default='torch', choices=RUNTIMES[:4], help='default: torch')
+    for p in (pr, sv): p.add_argument('--runtime', default='torch', choices=RUNTIMES, help='default: torch; int8 takes onnxruntime int8 when exported, int8-torch and int8-onnx choose')
     pr.add_argument('--batch-size', type=int, default=32, help='texts per forward pass, bucketed by length')
     for p, fn in ((ex, _export_cmd), (pr, _predict_cmd), (sv, _serve_cmd)): p.set_defaults(func=fn)
     return sub
