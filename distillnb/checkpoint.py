@@ -4,12 +4,12 @@
 
 # %% ../nbs/04c_checkpoint.ipynb #bde8251a
 from __future__ import annotations
-import random
+import hashlib, os, random
 from pathlib import Path
 import numpy as np
 import torch
 from fastcore.basics import patch
-from .core import DistillnbError, atomic_write
+from .core import DistillnbError, atomic_write, stale_temporaries
 
 # %% auto #0
 __all__ = ['atomic_save']
@@ -68,14 +68,42 @@ def atomic_save(obj, path:str|Path) -> Path:
     return atomic_write(path, lambda f: torch.save(obj, f))
 
 # %% ../nbs/04c_checkpoint.ipynb #363fcab6
+def _sha256(path:Path) -> str:
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
+    return h.hexdigest()
+
+def _sums_path(path:Path) -> Path: return path.with_name(path.name + '.sha256')
+def _prev_path(path:Path) -> Path: return path.with_name(path.stem + '.prev' + path.suffix)
+
+def _read_sums(path:Path) -> dict|None:
+    "`{file name: sha256}` from the checksum file beside checkpoint `path` (`sha256sum` format); None when there is none."
+    try: lines = _sums_path(path).read_text().splitlines()
+    except OSError: return None
+    return {name.strip(): sha for sha, _, name in (l.partition('  ') for l in lines) if name}
+
+# %% ../nbs/04c_checkpoint.ipynb #ab4f21b4
 @patch
 def save_checkpoint(self:CheckpointMixin, path:str|Path|None=None, # default: `save_dir/checkpoint.pt`
                    ) -> Path:
-    "Write `state_dict()` atomically; `run()` does this after every step when `save_dir` is set."
+    "Write `state_dict()` beside the last good checkpoint, verify it, then make it the checkpoint and the old one `checkpoint.prev.pt`."
     if path is None:
         if self.save_dir is None: raise DistillnbError("no checkpoint path: pass one, or give the trainer a save_dir")
         path = self.save_dir / 'checkpoint.pt'
-    return atomic_save(self.state_dict(), path)
+    path, tmp = Path(path), Path(path).with_name(f'.{Path(path).name}.{os.getpid()}.tmp')
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for p in stale_temporaries(path.parent): p.unlink(missing_ok=True)  # left by a kill during a write
+    try:
+        with open(tmp, 'wb') as f: torch.save(self.state_dict(), f); f.flush(); os.fsync(f.fileno())
+        sums, prev = {path.name: _sha256(tmp)}, _prev_path(path)  # read back from disk: what a resume will read
+        cur = (_read_sums(path) or {}).get(path.name)
+        if path.exists() and cur: sums[prev.name] = cur
+        atomic_write(_sums_path(path), ''.join(f'{sha}  {name}\n' for name, sha in sums.items()))
+        if path.exists() and cur: os.replace(path, prev)  # the last good one stays until the new one is in place
+        os.replace(tmp, path)
+    finally: tmp.unlink(missing_ok=True)
+    return path
 
 # %% ../nbs/04c_checkpoint.ipynb #a93a46b0
 @patch
@@ -110,18 +138,31 @@ def _replay_batches(self:CheckpointMixin, epoch_start:dict|None, drawn:int):
     for _ in range(drawn - epoch_start['drawn']): self._next_batch()
 
 # %% ../nbs/04c_checkpoint.ipynb #897efe78
-@patch
-def load_checkpoint(self:CheckpointMixin, path:str|Path|None=None, # default: `save_dir/checkpoint.pt`
-                   ) -> int: # the number of steps already done
-    "Load a checkpoint written by `save_checkpoint` and get ready to continue from it."
-    path = Path(path) if path is not None else (self.save_dir / 'checkpoint.pt' if self.save_dir is not None else None)
-    if path is None or not path.exists(): raise DistillnbError(f"no checkpoint at {path}: train from scratch, or point to a checkpoint.pt")
+def _load_file(path:Path, sums:dict|None):
+    "The state in checkpoint `path`, or why it cannot be used."
+    if not path.is_file(): return None, 'missing'
+    if sums is not None and _sha256(path) not in sums.values(): return None, 'damaged: its checksum does not match'
     try: state = torch.load(path, map_location='cpu', weights_only=True)
     except Exception:  # a scheduler whose state holds more than tensors and numbers; the file is our own
         try: state = torch.load(path, map_location='cpu', weights_only=False)
-        except Exception as e: raise DistillnbError(f"{path} is not a readable checkpoint ({type(e).__name__}): delete it to train from scratch") from None
-    if not isinstance(state, dict) or state.get('format') != 1:
-        raise DistillnbError(f"{path} was not written by Trainer.save_checkpoint: point to a trainer's checkpoint.pt")
+        except Exception as e: return None, f'not a readable checkpoint ({type(e).__name__})'
+    if not isinstance(state, dict) or state.get('format') != 1: return None, 'not written by Trainer.save_checkpoint'
+    return state, None
+
+@patch
+def load_checkpoint(self:CheckpointMixin, path:str|Path|None=None, # default: `save_dir/checkpoint.pt`
+                   ) -> int: # the number of steps already done
+    "Load the checkpoint (verified against its checksum), falling back to the previous one, and get ready to continue."
+    path = Path(path) if path is not None else (self.save_dir / 'checkpoint.pt' if self.save_dir is not None else None)
+    if path is None or not (path.exists() or _prev_path(path).exists()): raise DistillnbError(f"no checkpoint at {path}: train from scratch, or point to a checkpoint.pt")
+    sums = _read_sums(path)
+    state, why = _load_file(path, sums)
+    if state is None:
+        state, why_prev = _load_file(_prev_path(path), sums) if sums is not None else (None, 'missing')
+        if state is None:
+            raise DistillnbError(f"{path} is {why}, and there is no good previous checkpoint ({why_prev}): "
+                                 f"delete {path.parent} to train this stage from scratch (distillnb run --force starts the whole run again)")
+        print(f"warning: {path} is {why}: resuming from the previous checkpoint, {_prev_path(path).name}, one step earlier", flush=True)
     self.load_state_dict(state)
     self._log(f'resumed from {path} after step {self._step}/{self.max_steps}')
     return self._step

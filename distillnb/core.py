@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #fd062b2b
 from __future__ import annotations
-import contextlib, difflib, math, os, random, sys, platform
+import contextlib, difflib, math, os, random, re, sys, platform
 from pathlib import Path
 from typing import Callable
 import numpy as np
@@ -12,7 +12,7 @@ import torch
 
 # %% auto #0
 __all__ = ['DistillnbError', 'seed_everything', 'choose_device', 'did_you_mean', 'check_int', 'check_number', 'check_choice',
-           'column_index', 'count_params', 'atomic_write', 'env_vars', 'environment']
+           'column_index', 'count_params', 'atomic_write', 'pid_alive', 'stale_temporaries', 'env_vars', 'environment']
 
 # %% ../nbs/00_core.ipynb #219cdb29
 class DistillnbError(Exception):
@@ -163,6 +163,20 @@ def atomic_write(path:str|Path, # the file to write
     finally:
         if tmp.exists(): tmp.unlink()
     return path
+
+# %% ../nbs/00_core.ipynb #d3e1f2f0
+def pid_alive(pid:int) -> bool:
+    "Is process `pid` running on this machine?"
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True  # another user's process
+    return True
+
+def stale_temporaries(folder:str|Path, # a folder `atomic_write` writes in
+                     ) -> list: # paths of `.name.PID.tmp` files whose process is gone
+    "The temporary files `atomic_write` left in `folder` when its process was killed mid-write."
+    found = [(p, re.fullmatch(r'\..+\.(\d+)\.tmp', p.name)) for p in Path(folder).glob('.*.tmp')]
+    return [p for p, m in found if m and int(m.group(1)) != os.getpid() and not pid_alive(int(m.group(1)))]
 
 # %% ../nbs/00_core.ipynb #fbc3552e
 @contextlib.contextmanager

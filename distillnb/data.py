@@ -206,6 +206,14 @@ def __repr__(self:TabularDataset):
     return f"{type(self).__name__}(train={len(self.train)}, val={len(self.val)}, test={len(self.test)}, columns={self.columns})"
 
 # %% ../nbs/02_data.ipynb #9cd8b969
+def _decode_utf8(data:bytes, where:str) -> str:
+    "`data` as text, or one line with the line and column of the first bytes that are not UTF-8, and the way out."
+    try: return data.decode('utf-8')
+    except UnicodeDecodeError as e:
+        line, col = data.count(b'\n', 0, e.start) + 1, e.start - data.rfind(b'\n', 0, e.start)
+        raise DataError(f"{where}:{line}: byte 0x{data[e.start]:02x} at column {col} is not UTF-8 text: save the file as UTF-8 "
+                        "(e.g. iconv -f latin1 -t utf-8 old.tsv > new.tsv)") from None
+
 def _quoting(sep:str) -> int:
     "Tab-separated text is read verbatim (no quote handling), as GLUE's files need; other separators honour CSV quotes."
     return csv.QUOTE_NONE if sep == '\t' else csv.QUOTE_MINIMAL
@@ -226,6 +234,7 @@ def _read_table(path, sep:str, header) -> tuple[list[str], list[tuple]]:
     from datasets.utils import logging as ds_logging
     path = Path(path).expanduser()
     if not path.is_file(): raise DataError(f"no file at {path}: check the path")
+    _decode_utf8(path.read_bytes(), str(path))  # a bad byte anywhere: its line, before the readers' vaguer errors
     names, has_header = _header_names(path, sep, header)
     bar = ds_logging.is_progress_bar_enabled(); ds_logging.disable_progress_bar()
     try:

@@ -8,7 +8,8 @@ import difflib, functools, inspect, json, os, re, shutil, time, zlib
 from pathlib import Path
 from fastcore.basics import patch
 from .core import DistillnbError, seed_everything, choose_device, check_int, did_you_mean, atomic_write, env_vars
-from .config import ConfigTree, load_config
+from .config import ConfigTree, ConfigError, load_config
+from .lock import RunLock, check_save_path, _who
 
 # %% auto #0
 __all__ = ['ExperimentError', 'Experiment', 'run_config']
@@ -59,7 +60,7 @@ class Experiment:
         self.seed, self.force = _check_seed(seed), _check_flag(force, 'force')
         self.resume = _check_flag(resume, 'resume', ": distillnb resumes the whole run (finished stages are restored, not re-run)")
         self.device = device; choose_device(device)  # a missing GPU fails now, not after the first stage
-        self.stages, self.results, self._start = {}, {}, None
+        self.stages, self.results, self._start, self._lock = {}, {}, None, None
 
     @property
     def stage_names(self) -> list: return self.config.stage_names if self.config is not None else list(self.pipeline)
@@ -136,6 +137,19 @@ def _read_json(path:Path) -> dict:
     try: return json.loads(Path(path).read_text())
     except (OSError, ValueError): return {}
 
+# %% ../nbs/07_experiment.ipynb #66dfc9c7
+@patch
+def _record(self:Experiment, saved:Path) -> dict:
+    "The experiment recorded in `saved`; a damaged record is an error, unless `force` says to go on regardless."
+    try:
+        rec = json.loads(saved.read_text())
+        if isinstance(rec, dict) and 'name' in rec: return rec
+        why = 'it holds no experiment record'
+    except (OSError, ValueError) as e: why = f"{type(e).__name__}: {str(e).splitlines()[0]}"
+    if self.force: return {}  # differs from every experiment: resumed with --resume --force, else cleared
+    raise ExperimentError(f"{saved} is damaged ({why}), so it cannot tell which experiment the folder holds: "
+                          "add --force (force=True) to start again, or --resume --force to carry on with this config")
+
 # %% ../nbs/07_experiment.ipynb #10527e86
 @patch
 def _prepare_folder(self:Experiment):
@@ -144,7 +158,7 @@ def _prepare_folder(self:Experiment):
     if self.folder.is_dir() and any(self.folder.iterdir()):
         if not saved.is_file():
             raise ExperimentError(f"{self.folder} exists and holds no distillnb experiment, so it is left alone: choose another name or save_path")
-        diff, how = _difference(_read_json(saved), mine), "add force=True (--force) to delete it and start again"
+        diff, how = _difference(self._record(saved), mine), "add force=True (--force) to delete it and start again"
         if self.resume and diff and not self.force:
             raise ExperimentError(f"{self.folder} holds a different experiment ({diff}): resume with the config it ran with, "
                                   "or add force=True (--force) to resume anyway")
@@ -153,7 +167,7 @@ def _prepare_folder(self:Experiment):
                                   f"{self.folder} already holds a run of this experiment: add resume=True (--resume) to carry on from it, or {how}")
         if not self.resume: shutil.rmtree(self.folder)
     _write_json(saved, mine)
-    if self.config is not None: (self.folder / 'config.yaml').write_text(self.config.to_yaml())
+    if self.config is not None: atomic_write(self.folder / 'config.yaml', self.config.to_yaml())
 
 # %% ../nbs/07_experiment.ipynb #b86da20a
 def _is_recipe(obj) -> bool:
@@ -186,7 +200,7 @@ def _checkpoint_of(stage) -> Path|None:
     d = getattr(stage, 'save_dir', None)
     if d is None or not callable(getattr(stage, 'load_checkpoint', None)): return None
     path = Path(d) / 'checkpoint.pt'
-    return path if path.is_file() else None
+    return path if path.is_file() or path.with_name('checkpoint.prev.pt').is_file() else None  # a kill between the two renames
 
 @patch
 def _restore(self:Experiment, name:str, stage) -> tuple:
@@ -249,21 +263,37 @@ def _run_stage(self:Experiment, i:int, name:str):
     if getattr(stage, 'experiment', False) is None: stage.experiment = self  # e.g. a report reading the other stages
     earlier = _read_json(self.folder / name / 'result.json').get('seconds') or 0.0 if self.resume else 0.0
     finished, how = self._restore(name, stage) if self.resume else (False, '')
-    if how.startswith(('restored', 'continued')): start -= earlier  # its time is the time it has taken in all runs
+    kept = getattr(stage, 'elapsed', 0.0)  # a trainer's time, kept in its checkpoint: it survives a kill -9
+    if how.startswith(('restored', 'continued')): start -= max(earlier, kept if isinstance(kept, (int, float)) else 0.0)  # all its runs
     steps = 0
     try:
         while not finished and callable(getattr(stage, 'run', None)):
             steps += 1
             finished = not stage.run()
     except BaseException as e:
-        self._report(i, name, stage, 'stopped', f'stopped in step {steps} ({type(e).__name__})', steps - 1, start); raise
+        self._report(i, name, stage, 'stopped', f'stopped in step {steps} ({type(e).__name__})', steps - 1, start)
+        if isinstance(e, DistillnbError) and not isinstance(e, ConfigError) and e.args and isinstance(e.args[0], str):
+            e.args = (f"stage {name!r}: {e.args[0]}", *e.args[1:])  # the line names the stage
+        if isinstance(e, OSError):  # the file system refusing a path or running out of room: the user's to fix
+            raise ExperimentError(f"stage {name!r}: {e.strerror or type(e).__name__}: {e.filename or 'a file'}: "
+                                  "check the path, its permissions and the free space, then carry on with --resume") from e
+        raise
     how = ', '.join(s for s in (how, f"{steps} step{'s' * (steps != 1)}" if steps else '') if s) or 'built'
     self._report(i, name, stage, 'done', how, steps, start)
 
 # %% ../nbs/07_experiment.ipynb #937e9a12
 @patch
+def _hold(self:Experiment):
+    "Hold the lock on the run's folder; one line naming the holder when another live run has it."
+    if self._lock is None: self._lock = RunLock(self.save_path / f'.{self.name}.lock', str(self.folder))
+    if self._lock.fd is not None: return
+    self._lock.acquire()
+    if self._lock.took_over: print(f"took over the lock of {self.folder} left by a run that is gone ({_who(self._lock.took_over)})", flush=True)
+
+@patch
 def _begin(self:Experiment):
     "Once per experiment: check and set up the run's folder, and say what is about to run."
+    self._hold()
     if self._start is not None: return
     self._prepare_folder()
     self._start, self.results = time.perf_counter(), {}
@@ -275,17 +305,22 @@ def run_stage(self:Experiment, name:str, # the last stage to run, e.g. 'finetune
              ):
     "Run the stages up to `name` that have not run yet, and return stage `name`: a pipeline one stage at a time, as in a notebook."
     if name not in self.stage_names: raise ExperimentError(f"no stage {name!r} in this experiment{did_you_mean(name, self.stage_names)}: its stages are {', '.join(self.stage_names)}")
+    check_save_path(self.save_path)  # before anything is built: a folder that cannot be written fails now
     with env_vars(**({} if self.device == 'auto' else {'DISTILLNB_DEVICE': self.device})):
-        self._begin()
+        try: self._begin()
+        except BaseException:
+            if self._lock is not None: self._lock.release()
+            raise
         try:
             for i, n in enumerate(self.stage_names[:self.stage_names.index(name) + 1]):
                 if self.results.get(n, {}).get('status') != 'done': self._run_stage(i, n)
         except BaseException as e:
             self._write_summary('interrupted' if isinstance(e, KeyboardInterrupt) else 'failed', f"{type(e).__name__}: {e}".splitlines()[0])
+            self._lock.release()
             raise
         finished = len(self.results) == len(self.stage_names)
         self._write_summary('done' if finished else 'running')
-    if finished: print(f"done in {_duration(time.perf_counter() - self._start)}: {self.folder / 'results.json'}")
+    if finished: self._lock.release(); print(f"done in {_duration(time.perf_counter() - self._start)}: {self.folder / 'results.json'}")
     return self.stages[name]
 
 @patch
@@ -293,7 +328,6 @@ def run(self:Experiment) -> Experiment:
     "Build every stage in order and run those with `run()`; returns the experiment with `stages` and `results` filled in."
     self.run_stage(self.stage_names[-1])
     return self
-
 
 # %% ../nbs/07_experiment.ipynb #64f084e1
 def run_config(config:str|Path|ConfigTree, # a YAML file, YAML text, or a config from `load_config`

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.request import urlopen
 from fastprogress.fastprogress import progress_bar
-from .data import DataError, TabularDataset
+from .data import DataError, TabularDataset, _decode_utf8
 from .fields import TextField, LabelField
 
 # %% auto #0
@@ -98,7 +98,7 @@ def _from_zip(path:Path, spec:dict) -> dict[str, str]:
 
 def _checked(data:bytes, sha:str, where:str, spec:dict) -> str:
     if _sha256(data) != sha: raise CorruptDataError(f"{where} is damaged or edited (its sha256 differs from the original): replace it with a fresh download of {spec['url']}")
-    return data.decode('utf-8')
+    return _decode_utf8(data, where)
 
 # %% ../nbs/02a_sst.ipynb #f0f9964c
 def _from_folder(folder:Path, spec:dict, origin:str) -> dict[str, str]:

@@ -99,6 +99,17 @@ def _check_args(self:Trainer):
     owned = {id(p) for p in self.model.parameters()}
     if not any(id(p) in owned for g in self.optimizer.param_groups for p in g['params']):
         raise DistillnbError("the optimizer holds none of the model's parameters: build it on model.trainable_params of this same model")
+    _check_tokens(self.model, self.dataset)
+
+def _check_tokens(model:nn.Module, dataset):
+    "A pretrained encoder (it has an `alias`) must read the word pieces of a field with an `alias` (`BertTextField`), not word ids."
+    readers = [m for m in model.modules() if isinstance(getattr(m, 'alias', None), str) and hasattr(getattr(m, 'model', None), 'config')]
+    fields = getattr(dataset, 'fields', None)
+    if readers and isinstance(fields, dict) and fields and not any(isinstance(getattr(f, 'alias', None), str) for f in fields.values()):
+        kinds = ', '.join(f'{n}: {type(f).__name__}' for n, f in fields.items())
+        raise DistillnbError(f"the model reads the word pieces of {readers[0].alias!r} ({type(readers[0]).__name__}) but the dataset's fields are "
+                             f"{kinds}, whose ids mean other words: give the dataset transform text: !BertTextField {{alias: {readers[0].alias}}} "
+                             "(an empty `transform:` means word-level TextField and LabelField)").at('dataset')
 
 # %% ../nbs/04_train.ipynb #7c14ac32
 @patch(as_prop=True)
@@ -279,6 +290,12 @@ def fit(self:Trainer) -> Trainer:
 def metric(self:Trainer) -> float|None:
     "The best validation score so far (what an experiment reports for this stage, as in Flambé)."
     return self.best_metric
+
+# %% ../nbs/04_train.ipynb #607f4fe4
+@patch(as_prop=True)
+def elapsed(self:Trainer) -> float:
+    "Seconds spent training and validating so far, counting the processes before a resume: the history is in the checkpoint."
+    return sum(r.get('seconds', 0.0) for r in self.history) + self._row.get('seconds', 0.0)
 
 # %% ../nbs/04_train.ipynb #6e491900
 @patch
