@@ -167,7 +167,8 @@ def _fn_names(fn) -> tuple|None:
     try: return _names_in(inspect.getsource(fn))
     except (OSError, TypeError, SyntaxError): return None
 
-def _attrs_set_by(cls:type) -> frozenset|None:
+def _attrs_set_by(cls:type, spelt_only:bool=False, # the names spelt out, even when some method also sets names it does not spell out
+                 ) -> frozenset|None:
     "Names an instance of `cls` can have, read from its class and its methods' source; None: cannot tell."
     names = set(dir(cls))
     for klass in cls.__mro__:
@@ -179,7 +180,7 @@ def _attrs_set_by(cls:type) -> frozenset|None:
         names |= {slots} if isinstance(slots, str) else set(slots)
         for fn in _functions(klass):
             got = _fn_names(fn)
-            if got is None or got[1]:  # unreadable, or names it cannot spell out
+            if got is None or (got[1] and not spelt_only):  # unreadable, or names it cannot spell out
                 if own: return None
                 continue
             names |= got[0]

@@ -39,6 +39,7 @@ def _n_columns(splits:dict, named_columns:list|None) -> int:
 # %% ../nbs/02_data.ipynb #f715a1f2
 class TabularDataset:
     "Rows of columns, and a `transform` dict of fields that turns each row into a tuple of tensors."
+    _attr_args = {'transform': 'field'}  # each transform entry becomes an attribute holding its field: `check` follows !@ dataset.text.vocab_size
     def __init__(self, train, # the training rows: a list of tuples (or lists) of column values
                  val=None, # the validation rows, same columns
                  test=None, # the test rows, same columns

@@ -35,7 +35,10 @@ def _walk(tree, link:Link, static:bool=False):
         else:
             if node is not None:
                 _ready(tree, node, link, trail, i, static)
-                if static: _static_attr(tree, node, key, link, trail); return None
+                if static:
+                    node = _static_attr(tree, node, key, link, trail)  # a node when the attribute is one the config builds
+                    if node is None: return None
+                    trail = f'{trail}.{key}'; continue
                 obj, node = tree._build(node), None
             obj = _getattr(obj, key, link, trail)
             trail = f'{trail}.{key}'
@@ -127,10 +130,22 @@ def _static_class(tree, node:Node):
         target = _walk(tree, node, True)
         return _static_class(tree, target) if target is not None else None
 
-def _static_attr(tree, node:Node, key:str, link:Link, trail:str):
-    "Raise when the class `node` will build surely cannot have attribute `key`."
+def _attr_arg(node:Node, cls:type):
+    "The mapping node whose keys become attributes of `cls` (its `_attr_args`, e.g. a dataset's `transform`), and the entry to read in each."
+    for arg, inner in getattr(cls, '_attr_args', {}).items():
+        spec = node.kwargs.get(arg) if isinstance(node, Schema) else None
+        if isinstance(spec, MapNode): return spec, inner
+    return None, None
+
+def _static_attr(tree, node:Node, key:str, link:Link, trail:str) -> Node|None:
+    "Raise when the class `node` will build surely cannot have attribute `key`; the node it comes from when the config builds it."
     cls = _static_class(tree, node)
-    names = _attrs_set_by(cls) if isinstance(cls, type) else None
-    if names is None or key in names: return
+    spec, inner = _attr_arg(node, cls) if isinstance(cls, type) else (None, None)
+    if spec is not None and key in spec.items:
+        child = spec.items[key]
+        return child.items.get(inner, child) if inner and isinstance(child, MapNode) else child
+    names = _attrs_set_by(cls, spelt_only=spec is not None) if isinstance(cls, type) else None
+    if spec is not None and names is not None: names = names | set(spec.items)
+    if names is None or key in names: return None
     raise _err(link, f"link !@ {link.raw}: {trail} will be a {cls.__name__}, which never sets an attribute {key!r}"
                           f"{did_you_mean(key, names)}; it has: {_listing(_attr_listing(cls, names))}")
