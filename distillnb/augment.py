@@ -216,6 +216,7 @@ def from_teacher(cls:Embeddings, teacher:nn.Module, # the teacher (e.g. `!@ teac
                  embedding_dim:int, # the student's vector size, at most the teacher's; smaller sizes are reached by PCA
                  padding_idx:int|None=0, # the padding id; its row is zero and gets no gradient
                  freeze:bool=False, # keep the table fixed during training
+                 sparse:bool=False, # sparse gradients: a step updates only the rows its batch read (train with `LazyAdam`)
                  scale:float|None=1.0, # standard deviation of the entries after projection (1: as nn.Embedding's init); None keeps the teacher's
                 ) -> Embeddings:
     "`Embeddings` that start as the teacher's word-piece vectors, PCA-projected to `embedding_dim`."
@@ -225,7 +226,7 @@ def from_teacher(cls:Embeddings, teacher:nn.Module, # the teacher (e.g. `!@ teac
                          f"the student must read the teacher's vocabulary (the same BertTextField) for its rows to mean the same tokens")
     if embedding_dim > w.shape[1]:
         raise ModelError(f"Embeddings.from_teacher: embedding_dim {embedding_dim} is larger than the teacher's {w.shape[1]}: use at most {w.shape[1]}")
-    out = cls(num_embeddings, embedding_dim, padding_idx=padding_idx, freeze=freeze)
+    out = cls(num_embeddings, embedding_dim, padding_idx=padding_idx, freeze=freeze, sparse=sparse)
     proj, _ = pca_project(w, embedding_dim)
     if scale is not None: proj = proj * (scale / proj.std())
     with torch.no_grad():

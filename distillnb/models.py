@@ -72,10 +72,11 @@ def _embedding_matrix(source) -> Tensor:
 def from_pretrained(cls:Embeddings, embeddings, # a (V, E) tensor, an nn.Embedding, or a model with get_input_embeddings()
                     freeze:bool=True, # keep the copied vectors fixed (as nn.Embedding.from_pretrained does)
                     padding_idx:int|None=0, # the padding id; its row gets no gradient
+                    sparse:bool=False, # sparse gradients (train with `LazyAdam`)
                    ) -> Embeddings:
     "`Embeddings` that start as a copy of `embeddings`, e.g. a BERT teacher's word-piece vectors."
     w = _embedding_matrix(embeddings)
-    out = cls(w.shape[0], w.shape[1], padding_idx=padding_idx, freeze=freeze)
+    out = cls(w.shape[0], w.shape[1], padding_idx=padding_idx, freeze=freeze, sparse=sparse)
     with torch.no_grad(): out.weight.copy_(w)
     return out
 
