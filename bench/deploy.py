@@ -3,6 +3,7 @@
 
   python bench/deploy.py --run RUN_FOLDER            # RUN_FOLDER: a finished run of configs/tutorial-offline.yaml
   python bench/deploy.py --run RUN_FOLDER --quick    # small slices, to check the code (results under bench/.work/quick)
+  python bench/deploy.py --merge-only                # put the last full result into bench/results.json again
 
 It measures, on SST-2 dev:
 - parity: each export's probabilities against eager PyTorch (max abs difference), and int8's change in dev accuracy;
@@ -189,7 +190,10 @@ def main():
     ap.add_argument('--quick', action='store_true', help='small slices: check the code, the figures mean little')
     ap.add_argument('--force', action='store_true', help='export the bundles again')
     ap.add_argument('--serve-runtime', default=None, help="the service's runtime (default: the student's fastest at batch 1)")
+    ap.add_argument('--merge-only', action='store_true', help="only merge the last result (bench/.work/full/results/deploy.json) into "
+                    "bench/results.json again, e.g. after `run.py --render-only` rewrote it")
     args = ap.parse_args()
+    if args.merge_only: return merge(json.loads((work_dir(False) / 'results' / 'deploy.json').read_text()))
     quiet()
     import torch
     torch.set_num_threads(args.threads)
