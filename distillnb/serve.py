@@ -225,7 +225,7 @@ def deploy_commands(sub):
     ex.add_argument('run_folder', metavar='RUN_FOLDER'); ex.add_argument('stage', metavar='STAGE', help='a trainer stage, e.g. distill')
     ex.add_argument('--out', required=True, metavar='BUNDLE', help='the bundle folder to write')
     ex.add_argument('--exports', default='torchscript,onnx,int8', help="comma-separated: torchscript, onnx, int8; or none (default: all)")
-    pr = sub.add_parser('predict', help='label texts with a bundle', description='Label each TEXT, or each line of stdin when no TEXT is given.')
+    pr = sub.add_parser('predict', help='label texts with a bundle', description='Label each TEXT, or each line of stdin when no TEXT is given; options go before BUNDLE or after the texts, e.g. distillnb predict BUNDLE "a fine film" --json')
     pr.add_argument('bundle', metavar='BUNDLE'); pr.add_argument('text', nargs='*', metavar='TEXT')
     pr.add_argument('--json', action='store_true', help='one JSON object per line: text, label, probability, probabilities')
     sv = sub.add_parser('serve', help='serve a bundle over HTTP', description='POST /predict {"texts": [...]}, GET /health, GET /metrics; stops cleanly on SIGTERM.')
