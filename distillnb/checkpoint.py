@@ -157,6 +157,7 @@ def load_checkpoint(self:CheckpointMixin, path:str|Path|None=None, # default: `s
     if path is None or not (path.exists() or _prev_path(path).exists()): raise DistillnbError(f"no checkpoint at {path}: train from scratch, or point to a checkpoint.pt")
     sums = _read_sums(path)
     state, why = _load_file(path, sums)
+    self.fell_back = state is None  # resumed from the checkpoint before the last: the step after it runs again
     if state is None:
         state, why_prev = _load_file(_prev_path(path), sums) if sums is not None else (None, 'missing')
         if state is None:

@@ -208,7 +208,7 @@ def _restore(self:Experiment, name:str, stage) -> tuple:
     done = _read_json(self.folder / name / 'result.json').get('status') == 'done'
     ckpt, runs = _checkpoint_of(stage), callable(getattr(stage, 'run', None))
     if ckpt is not None: step = stage.load_checkpoint()
-    if done and ckpt is not None: return True, 'restored (finished earlier)'
+    if done and ckpt is not None and not getattr(stage, 'fell_back', False): return True, 'restored (finished earlier)'
     if done and not runs: return True, 'built again (finished earlier)'
     if ckpt is not None: return False, 'continued' + (f' after step {step}' if isinstance(step, int) else '')
     return False, 'ran again (no checkpoint)' if done else ''
