@@ -7,7 +7,7 @@ from __future__ import annotations
 import difflib, functools, inspect, json, os, re, shutil, time, zlib
 from pathlib import Path
 from fastcore.basics import patch
-from .core import DistillnbError, seed_everything, choose_device, check_int, did_you_mean, atomic_write, env_vars
+from .core import DistillnbError, seed_everything, choose_device, check_int, did_you_mean, atomic_write, env_vars, stale_temporaries
 from .config import ConfigTree, ConfigError, load_config
 from .lock import RunLock, check_save_path, _who
 
@@ -166,6 +166,9 @@ def _prepare_folder(self:Experiment):
             raise ExperimentError(f"{self.folder} holds a different experiment ({diff}): choose another name or save_path, or {how}" if diff else
                                   f"{self.folder} already holds a run of this experiment: add resume=True (--resume) to carry on from it, or {how}")
         if not self.resume: shutil.rmtree(self.folder)
+        else:
+            for d in [self.folder, *(p for p in self.folder.iterdir() if p.is_dir())]:
+                for t in stale_temporaries(d): t.unlink(missing_ok=True)  # half-written files of a killed run
     _write_json(saved, mine)
     if self.config is not None: atomic_write(self.folder / 'config.yaml', self.config.to_yaml())
 
