@@ -5,7 +5,7 @@ BertEmbedder, Embedder/PooledRNNEncoder, Trainer, DistillationTrainer) and timed
 `inference_speed` and `latency`, so the benchmark measures the product itself.
 """
 from __future__ import annotations
-import json, os, platform, resource, warnings
+import json, os, platform, resource, shlex, warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -29,6 +29,13 @@ FULL = dict(train=None, val=None, test=None, batch_size=32, val_batch_size=64, b
 QUICK = dict(FULL, train=96, val=64, test=64, teacher_epochs=1, student_epochs=1, seeds=[0, 1],
              search=[(0.9, 2.0)], augment=dict(n_variants=1), phrases=dict(teacher_epochs=1, teacher_lr=5e-5, student_epochs=1, checks=2), speed_slice=64, latency_n=10, overhead_reps=1, padding_train_slice=64, padding_dev_slice=64,
              train_speed_slice=64, cache_slice=None)
+# The quick tutorial (as nbs/08_tutorial.ipynb's quick run): seeded samples and a step or two per trainer.
+_FIELDS = '{text: !BertTextField {alias: all-MiniLM-L6-v2}, label: !LabelField {}}'
+QUICK['tutorial_quick_overrides'] = [
+    f'pipeline.dataset=!SSTDataset.sample {{dataset: !SSTDataset {{transform: {_FIELDS}}}, train: 640, val: 200}}',
+    f'pipeline.phrases=!SSTDataset.sample {{dataset: !SSTDataset {{phrases: true, transform: {_FIELDS}}}, train: 3000, val: 200}}',
+    'pipeline.finetune.max_steps=1', 'pipeline.distill.max_steps=2', 'pipeline.scratch.max_steps=2']
+QUICK['tutorial_quick_args'] = ' '.join(f"--set {shlex.quote(o)}" for o in QUICK['tutorial_quick_overrides'])
 
 
 def settings(quick: bool) -> dict: return dict(QUICK if quick else FULL)

@@ -139,9 +139,26 @@ def collect(cfg: dict, res: dict) -> dict:
             out[f'padding_{mode}_teacher_dev_s'] = r['teacher_dev_s']; out[f'padding_{mode}_student_train_s'] = r['student_train_s']
     pl = res.get('pipeline')
     out['pipeline_wall_s'] = pl and pl['wall_s']
+    if res.get('deploy'): out.update(res['deploy']['figures'])  # bench/deploy.py's keys
+    out.update(student_figures(res))
     out['peak_rss_mb'] = {k: round(r['peak_rss_mb'], 1) for k, r in res.items()}
     out['loadavg'] = {k: {'start': r['loadavg_start'], 'end': r['loadavg_end']} for k, r in res.items()}
     return out
+
+
+def student_figures(res: dict) -> dict:
+    "Issue 21's keys: the main command on a fresh clone, the sparse table's epoch speed-up, the best recipe, the ablation."
+    tf, ep, best = res.get('tutorial_fresh') or {}, res.get('student_epoch') or {}, res.get('best_recipe') or {}
+    abl = {}
+    for r in res.values():
+        if r.get('job') == 'ablation': abl.setdefault(r['variant'], []).append(r['dev_acc'])
+    return {'tutorial_wall_s': tf.get('wall_s'), 'tutorial_setup_s': tf.get('setup_s'),
+            'tutorial_teacher_dev_acc': tf.get('teacher_dev_acc'), 'tutorial_student_dev_acc': tf.get('student_dev_acc'),
+            'tutorial_scratch_dev_acc': tf.get('scratch_dev_acc'),
+            'student_epoch_speedup': ep.get('speedup'),
+            'best_teacher_dev_acc': best.get('teacher_dev_acc'), 'best_student_dev_acc': best.get('student_dev_acc'),
+            'best_recipe_wall_s': best.get('wall_s'),
+            'ablation_dev_acc': {k: stat(v)[0] for k, v in sorted(abl.items())}}
 
 
 # Each target: an `id` (what explanations in bench/why.md.j2 and notes in bench/notes.yaml are keyed by), the figure it reads,
@@ -161,7 +178,18 @@ TARGETS = [
     dict(id='phrases_student_dev', key='student_phrases_best_dev_acc', op='>=', goal=88,
          desc='with `phrases=True`: best distilled student dev ≥ 88', why='student'),
     dict(id='phrases_student_gap', key='student_phrases_best_dev_acc', behind='teacher_phrases_dev_acc', op='<=', goal=2,
-         desc='with `phrases=True`: best distilled student within 2 points of its teacher', why='student')]
+         desc='with `phrases=True`: best distilled student within 2 points of its teacher', why='student'),
+    dict(id='tutorial_wall', key='tutorial_wall_s', op='<=', goal=900, digits=0, unit=' s',
+         desc='`make tutorial` on a fresh clone, setup included, ≤ 15 min', why='tutorial'),
+    dict(id='tutorial_student_dev', key='tutorial_student_dev_acc', op='>=', goal=85, desc='`make tutorial`: distilled student dev ≥ 85', why='tutorial'),
+    dict(id='tutorial_student_gap', key='tutorial_student_dev_acc', behind='tutorial_teacher_dev_acc', op='<=', goal=2,
+         desc='`make tutorial`: distilled student within 2 points of that run\'s teacher', why='tutorial'),
+    dict(id='student_epoch_speedup', key='student_epoch_speedup', op='>=', goal=2, unit='×',
+         desc='a student epoch on the phrases ≥ 2× faster (sparse table)', why='tutorial'),
+    dict(id='best_teacher_dev', key='best_teacher_dev_acc', op='>=', goal=90, desc='best recipe: teacher dev ≥ 90', why='best_recipe'),
+    dict(id='best_student_dev', key='best_student_dev_acc', op='>=', goal=89, desc='best recipe: student dev ≥ 89 (3 seeds)', why='best_recipe'),
+    dict(id='best_student_gap', key='best_student_dev_acc', behind='best_teacher_dev_acc', op='<=', goal=1.5,
+         desc='best recipe: student within 1.5 points of its teacher', why='best_recipe')]
 
 
 def targets(f: dict) -> list[dict]:

@@ -116,7 +116,19 @@ def context(cfg, res, f, tg, made, img_prefix, not_run, quick, notes) -> dict:
                 phrase_rows=_phrase_rows(cfg, res), phrase_gains=_phrase_gains(f),
                 augment_rows=[_student_row(res, '', dict(tutorial(cfg), augment=a, init=i), augment=a, init=i) for a in (False, True) for i in (False, True)],
                 augment_measured=any(v is not None for k, v in f.get('augment_variants_dev_acc', {}).items() if k != 'noaug_noinit'),
-                overhead_noise=_noise(res.get('overhead') or {}))
+                overhead_noise=_noise(res.get('overhead') or {}), ablation_rows=_ablation_rows(res))
+
+
+def _ablation_rows(res: dict) -> list[dict]:
+    "One row per ablation variant, in the order bench/student_jobs.py lists them: its change, mean dev and each seed's run."
+    from student_jobs import ABLATIONS
+    runs = [r for r in res.values() if r.get('job') == 'ablation']
+    rows = []
+    for v, (change, _) in ABLATIONS.items():
+        rs = sorted((r for r in runs if r['variant'] == v), key=lambda r: r['seed'])
+        if rs: rows.append(dict(variant=v, change=change, dev=statistics.mean(r['dev_acc'] for r in rs),
+                                runs=[f"{r['dev_acc']:.1f} (seed {r['seed']})" for r in rs]))
+    return rows
 
 
 def markdown(cfg, res, f, tg, made, img_prefix, not_run, quick) -> str:

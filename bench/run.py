@@ -7,7 +7,7 @@ every job) BENCHMARKS.md and bench/results.json are rendered from whatever resul
 
   python bench/run.py                      # everything not yet measured, then render
   python bench/run.py --quick              # tiny slices and one step, for developing (renders under bench/.work/quick)
-  python bench/run.py --only speed         # sections: teacher, speed, accuracy, augment, phrases, pipeline (comma-separated)
+  python bench/run.py --only speed         # sections: teacher, speed, accuracy, augment, phrases, pipeline, student (comma-separated)
   python bench/run.py --force --only speed # measure again
   python bench/run.py --render             # only rewrite BENCHMARKS.md and bench/results.json from the results in bench/.work/
   python bench/run.py --render-only        # the same from the runs stored in bench/results.json: no job, no bench/.work/ needed
@@ -21,8 +21,9 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 from common import settings, work_dir, write_json, peak_rss_mb, loadavg, quiet, ROOT
+import student_jobs
 
-SECTIONS = ('teacher', 'speed', 'accuracy', 'augment', 'phrases', 'pipeline')
+SECTIONS = ('teacher', 'speed', 'accuracy', 'augment', 'phrases', 'pipeline', 'student')
 
 
 def job_name(kind: str, **kw) -> str:
@@ -76,6 +77,9 @@ def plan(cfg: dict, work: Path, res: dict | None = None) -> list[tuple[str, str,
     more = [dict(), tut] + ([dict(alpha=best[0], temperature=best[1])] if best and best != cfg['tutorial_alpha_t'] else [])
     jobs += [(job_name('student', seed=s, **kw), 'accuracy', 'student', dict(seed=s, **kw)) for s in seeds[1:] for kw in more]
     jobs.append((job_name('student', rnn='lstm', seed=seeds[0]), 'accuracy', 'student', dict(rnn='lstm', seed=seeds[0])))
+    jobs += [(k, 'student', k, {}) for k in ('student_epoch', 'tutorial_fresh')]  # issue 21's jobs (bench/student_jobs.py)
+    jobs += [(f'ablation-{v}-s{s}', 'student', 'ablation', dict(variant=v, seed=s))
+             for s in seeds[:1] for v in student_jobs.ABLATIONS]  # more seeds: --kw, or a wider `seeds` slice here
     return jobs
 
 
@@ -101,7 +105,7 @@ def child(args):
     cfg, work = settings(args.quick), work_dir(args.quick)
     kw = json.loads(args.kw)
     la0, s = loadavg(), time.perf_counter()
-    out = {**jobs.JOBS, **timing.JOBS}[args.job](cfg, work, **kw)
+    out = {**jobs.JOBS, **timing.JOBS, **student_jobs.JOBS}[args.job](cfg, work, **kw)
     out.update(job=args.job, kwargs=kw, torch_threads=torch.get_num_threads(), wall_s=time.perf_counter() - s, peak_rss_mb=peak_rss_mb(),
                loadavg_start=la0, loadavg_end=loadavg(), finished=time.strftime('%Y-%m-%d %H:%M:%S'),
                commit=subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip())

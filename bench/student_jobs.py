@@ -1,0 +1,103 @@
+"""The benchmark's jobs for a student worth distilling: the sparse table's epoch speed-up, the main command timed on a
+fresh clone, and the best recipe run as a config. Run like the jobs of jobs.py, each in a process of its own."""
+from __future__ import annotations
+import json, os, shutil, subprocess, tempfile, time
+from pathlib import Path
+from common import ROOT, load_sst, student_model
+from jobs import make_trainer, _torch
+
+
+# ------------------------------------------------------------------ section 3: a student epoch, dense table against sparse
+def student_epoch(cfg, work: Path) -> dict:
+    """One training epoch of the tutorial's student on the 77,625 phrase rows, side by side in this process: the dense
+    table with torch's Adam (the tutorial before), then the sparse table with LazyAdam; training examples/s of each."""
+    torch = _torch()
+    from distillnb.core import seed_everything
+    from distillnb.models import Embeddings
+    from distillnb.optim import LazyAdam
+    _, v = load_sst(cfg, phrases=True)
+    for row in v.train: pass  # word pieces computed once, before any timing
+    out = {'n_train': len(v.train)}
+    for name, sparse, opt_cls in (('dense', False, torch.optim.Adam), ('sparse', True, LazyAdam)):
+        seed_everything(0)
+        m = student_model(v.text.vocab_size, cfg, embedding=Embeddings(v.text.vocab_size, cfg['embedding_dim'], sparse=sparse))
+        tr = make_trainer(v, m, opt_cls(m.trainable_params, lr=cfg['student_lr']), cfg, 0, max_steps=1, progress=False).fit()
+        out[f'{name}_examples_per_s'] = tr.history[-1]['examples/s']
+        out[f'{name}_epoch_s'] = len(v.train) / tr.history[-1]['examples/s']
+        out[f'{name}_dev_acc_after_epoch'] = 100 * tr.history[-1]['val Accuracy']
+    out['speedup'] = out['sparse_examples_per_s'] / out['dense_examples_per_s']
+    return out
+
+
+
+
+# ------------------------------------------------------------------ section 4: the main command, timed on a fresh clone
+def _stage_metric(results: dict, stage: str) -> float | None:
+    m = results['stages'].get(stage, {}).get('metric')
+    return None if m is None else 100 * m
+
+
+def tutorial_fresh(cfg, work: Path) -> dict:
+    """`make tutorial` as a newcomer types it: a fresh clone of this commit, a fresh virtual environment, setup included.
+    The wall time is the whole command's; the accuracies are its run's (SST-2 dev, 872 sentences)."""
+    data = os.environ.get('DISTILLNB_DATA') or str((ROOT.parent / 'shared' / 'data' / 'sst').resolve())
+    tmp = Path(tempfile.mkdtemp(prefix='distillnb-fresh-'))
+    try:
+        subprocess.run(['git', 'clone', '--quiet', str(ROOT), str(tmp / 'distillnb')], check=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(('DISTILLNB_', 'VIRTUAL_ENV'))}
+        env.update(DISTILLNB_DATA=data, DISTILLNB_CACHE=str(tmp / 'cache'), PATH=':'.join(p for p in env.get('PATH', '').split(':') if '.venv' not in p))
+        args = [] if cfg['train'] is None else ['TUTORIAL_ARGS=' + cfg['tutorial_quick_args']]
+        start = time.perf_counter()
+        done = subprocess.run(['make', 'tutorial', *args], cwd=tmp / 'distillnb', env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        if done.returncode: raise RuntimeError(f"make tutorial failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+        run = tmp / 'distillnb' / 'runs' / 'tutorial-offline'
+        res = json.loads((run / 'results.json').read_text())
+        kept = work / 'tutorial_run'  # the run itself, for the ablations' teacher and the tutorial notebook's stored outputs
+        shutil.rmtree(kept, ignore_errors=True); kept.mkdir(parents=True); shutil.copytree(run, kept / 'tutorial-offline')
+        setup = next((float(l.rsplit(' in ', 1)[1].rstrip('s')) for l in done.stdout.splitlines() if l.startswith('[env] installed')), None)
+        return {'wall_s': wall, 'setup_s': setup, 'run_s': res['seconds'], 'stdout_tail': done.stdout.strip().splitlines()[-12:],
+                'teacher_dev_acc': _stage_metric(res, 'finetune'), 'student_dev_acc': _stage_metric(res, 'distill'),
+                'scratch_dev_acc': _stage_metric(res, 'scratch'),
+                'stages': {k: {'seconds': v['seconds'], 'metric': v['metric']} for k, v in res['stages'].items()}}
+    finally: shutil.rmtree(tmp, ignore_errors=True)
+
+
+
+# ------------------------------------------------------------------ the ablation: one change at a time, on the same teacher
+TUTORIAL = 'configs/tutorial-offline.yaml'
+EMB = 'pipeline.student.embedder.embedding'
+ABLATIONS = {  # name -> (what it changes, overrides of the tutorial's config)
+    'recipe': ('the tutorial\'s student, as configured', []),
+    'no_init': ('random embeddings instead of the teacher\'s', [f'{EMB}=!Embeddings {{num_embeddings: 30522, embedding_dim: 300, sparse: true}}']),
+    'T1': ('temperature 1 instead of 4', ['pipeline.distill.temperature=1']),
+    'dense': ('a dense table and torch\'s Adam instead of sparse and LazyAdam', [f'{EMB}.sparse=false',
+              'pipeline.distill.optimizer=!torch.Adam {params: !@ distill[student_model].trainable_params, lr: 0.002}']),
+    'mse': ('MSE on the logits instead of KL', ['pipeline.distill.soft_loss=mse']),
+    'soft_ce': ('soft cross-entropy instead of KL', ['pipeline.distill.soft_loss=soft_ce']),
+    'sentences': ('the 6,920 sentences instead of the phrases, 5 epochs', ['pipeline.distill.dataset=!@ dataset',
+                  'pipeline.distill.epoch_per_step=1', 'pipeline.distill.max_steps=5']),
+}
+
+
+def ablation(cfg, work: Path, variant: str = 'recipe', seed: int = 0) -> dict:
+    """The tutorial's distillation stage again with one change, on the teacher of job tutorial_fresh's run (restored,
+    not trained again; its outputs on the training rows read from the cache on disk after the first variant)."""
+    from distillnb.experiment import Experiment
+    base = work / 'tutorial_run' / 'tutorial-offline'
+    if not base.exists(): raise RuntimeError('job tutorial_fresh must run first: its teacher is the one every variant learns from')
+    tmp = Path(tempfile.mkdtemp(prefix='distillnb-ablation-'))
+    try:
+        shutil.copytree(base, tmp / 'tutorial-offline', ignore=shutil.ignore_patterns('distill', 'scratch', 'report', 'student', 'scratch_student'))
+        quick = [] if cfg['train'] is None else cfg['tutorial_quick_overrides']
+        os.environ.setdefault('DISTILLNB_CACHE', str(work / 'cache'))
+        exp = Experiment.from_config(ROOT / TUTORIAL, quick + ABLATIONS[variant][1] + [f'seed={seed}'], save_path=tmp, resume=True, force=True)
+        tr = exp.run_stage('distill')
+        test = tr.evaluate(split='test')[str(tr.metric_fn)]
+        return {'variant': variant, 'change': ABLATIONS[variant][0], 'seed': seed, 'dev_acc': 100 * tr.best_metric,
+                'test_acc': 100 * test, 'teacher_dev_acc': 100 * tr.teacher_scores['Accuracy'], 'best_step': tr.best_step,
+                'curve': [100 * r['val Accuracy'] for r in tr.history], 'seconds': sum(r.get('seconds', 0) for r in tr.history)}
+    finally: shutil.rmtree(tmp, ignore_errors=True)
+
+
+JOBS = {f.__name__: f for f in (student_epoch, tutorial_fresh, ablation)}
