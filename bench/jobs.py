@@ -157,7 +157,7 @@ def student(cfg, work: Path, seed: int = 0, rnn: str = 'sru', alpha: float | Non
         teacher = memo_teacher(_outputs(work, phrases), v.text.padding_idx)
         tr = DistillationTrainer(v, *samplers(cfg, seed), teacher_model=teacher, student_model=model,
                                  loss_fn=torch.nn.NLLLoss(), metric_fn=Accuracy(), optimizer=opt, alpha_kl=alpha,
-                                 temperature=temperature, transfer_data=transfer, seed=seed, **steps)
+                                 temperature=temperature, transfer_data=transfer, seed=seed, cache_dir=False, **steps)
     t1 = time.perf_counter(); tr.fit(); fit_s = time.perf_counter() - t1
     dev, test = tr.evaluate(split='val'), tr.evaluate(split='test')
     return {'dev_acc': 100 * dev[ACC], 'test_acc': 100 * test[ACC], 'best_step': tr.best_step, 'seed': seed, 'rnn': rnn,
