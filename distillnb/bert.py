@@ -6,10 +6,12 @@
 from __future__ import annotations
 import json
 from pathlib import Path
+from typing import Annotated
 import torch
 from torch import nn, Tensor
 from fastcore.basics import patch
 from .models import Module, ModelError, get_pooling
+from .constraints import OneOf
 from .pretrained import resolve_alias, load_tokenizer, load_model, hub_reachable
 
 # %% auto #0
@@ -59,7 +61,7 @@ def _pad_id(alias:str, model) -> int:
 class BertEmbedder(Module):
     "A pretrained BERT-style encoder (`transformers.AutoModel` through `load_model`): token ids (B, T) -> (B, H) or (B, T, H)."
     def __init__(self, alias:str, # a Hugging Face id, a local folder, or 'all-MiniLM-L6-v2' (see resolve_alias)
-                 pool:bool|str=True, # True: the checkpoint's own sentence vector; False: one per token; or 'mean'/'cls'/'max'/'pooler'
+                 pool:Annotated[bool|str, OneOf('auto', *POOL_MODES)]=True, # True: the checkpoint's own sentence vector; False: one per token; or 'mean'/'cls'/'max'/'pooler'
                  freeze:bool=False, # keep the pretrained weights fixed (and in eval mode)
                  padding_idx:int|None=None, # the pad id; None: the tokenizer's
                 ):

@@ -6,10 +6,11 @@
 from __future__ import annotations
 import re, warnings
 from collections import Counter
-from typing import Callable
+from typing import Annotated, Callable
 import torch
 from fastcore.basics import patch
 from .core import DistillnbError, check_int
+from .constraints import Ge
 from .pretrained import load_tokenizer
 
 # %% auto #0
@@ -70,8 +71,8 @@ class TextField(Field):
 
     def __init__(self, tokenizer:str|Callable='whitespace', # 'whitespace', 'char', or a function str -> list[str]
                  lower:bool=False, # lowercase text before tokenising
-                 min_freq:int=1, # keep only tokens seen at least this often in the training split
-                 max_size:int|None=None, # keep at most this many tokens (the most frequent), not counting <pad> and <unk>
+                 min_freq:Annotated[int, Ge(1)]=1, # keep only tokens seen at least this often in the training split
+                 max_size:Annotated[int, Ge(0)]|None=None, # keep at most this many tokens (the most frequent), not counting <pad> and <unk>
                  pad_token:str='<pad>', # the padding token, id 0
                  unk_token:str='<unk>', # the token every unknown word maps to, id 1
                 ):
@@ -229,7 +230,7 @@ def _is_uncased(tokenizer) -> bool:
 class BertTextField(Field):
     "Text to BERT word-piece ids, `[CLS] … [SEP]`, with the pretrained model's own tokenizer."
     def __init__(self, alias:str, # a Hugging Face id, a local folder, or 'all-MiniLM-L6-v2' (see resolve_alias)
-                 max_len:int=512, # longest output, special tokens included; longer text is cut before [SEP]
+                 max_len:Annotated[int, Ge(2)]=512, # longest output, special tokens included; longer text is cut before [SEP]
                  lower:bool|None=None, # lowercase first; None: whatever the tokenizer does by itself
                 ):
         if not isinstance(max_len, int) or max_len < 2: raise FieldError(f"max_len must be an integer >= 2 (room for [CLS] and [SEP]), got {max_len!r}")
