@@ -12,6 +12,8 @@ from .core import DistillnbError, check_int, check_number, column_index
 from .fields import LabelField
 from .models import Embeddings, ModelError, _embedding_matrix
 from .distill import unlabelled
+from typing import Annotated
+from .constraints import Count, Ge, Positive, Probability
 
 # %% auto #0
 __all__ = ['AugmentError', 'mask_and_swap', 'sample_ngram', 'word_neighbours', 'augment', 'teacher_embeddings',
@@ -159,13 +161,13 @@ def _field_for(dataset, table:Tensor):
 class AugmentedTransfer:
     "Transfer data for `DistillationTrainer`: `n_variants` augmented copies of each training sentence, unlabelled."
     def __init__(self, dataset, # a TabularDataset (`!@ dataset`): its training sentences are varied, its fields read the variants
-                 n_variants:int=10, # variants per training sentence (Tang et al. used 20)
-                 p_mask:float=0.1, # per word: probability of becoming mask_token
-                 p_swap:float=0.1, # per word: probability of becoming one of its neighbours
-                 p_ngram:float=0.25, # per variant: probability of being cut to an n-gram
+                 n_variants:Annotated[int, Ge(0)]=10, # variants per training sentence (Tang et al. used 20)
+                 p_mask:Probability=0.1, # per word: probability of becoming mask_token
+                 p_swap:Probability=0.1, # per word: probability of becoming one of its neighbours
+                 p_ngram:Probability=0.25, # per variant: probability of being cut to an n-gram
                  ngram_range:tuple=(1, 5), # n for the n-gram rule, drawn uniformly from [low, high]
                  neighbours_from=None, # the model whose input embeddings define a word's neighbours (e.g. `!@ teacher`); needed when p_swap > 0
-                 n_neighbours:int=10, # neighbours per word
+                 n_neighbours:Count=10, # neighbours per word
                  mask_token:str='[MASK]', # what a masked word becomes
                  text_column:int|str|None=None, # the raw column holding the sentences; None: the one the first text field reads
                  seed:int=0, # the same seed gives the same transfer set
@@ -212,12 +214,12 @@ def pca_project(table:Tensor, # (V, E) embedding table
 # %% ../nbs/10_augment.ipynb #2abe1de4
 @patch(cls_method=True)
 def from_teacher(cls:Embeddings, teacher:nn.Module, # the teacher (e.g. `!@ teacher`), an nn.Embedding, or a (V, E) tensor
-                 num_embeddings:int, # the student's vocabulary size: must equal the teacher's (e.g. `!@ dataset.text.vocab_size`)
-                 embedding_dim:int, # the student's vector size, at most the teacher's; smaller sizes are reached by PCA
+                 num_embeddings:Count, # the student's vocabulary size: must equal the teacher's (e.g. `!@ dataset.text.vocab_size`)
+                 embedding_dim:Count, # the student's vector size, at most the teacher's; smaller sizes are reached by PCA
                  padding_idx:int|None=0, # the padding id; its row is zero and gets no gradient
                  freeze:bool=False, # keep the table fixed during training
                  sparse:bool=False, # sparse gradients: a step updates only the rows its batch read (train with `LazyAdam`)
-                 scale:float|None=1.0, # standard deviation of the entries after projection (1: as nn.Embedding's init); None keeps the teacher's
+                 scale:Positive|None=1.0, # standard deviation of the entries after projection (1: as nn.Embedding's init); None keeps the teacher's
                 ) -> Embeddings:
     "`Embeddings` that start as the teacher's word-piece vectors, PCA-projected to `embedding_dim`."
     w = teacher_embeddings(teacher)

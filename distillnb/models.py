@@ -13,7 +13,7 @@ from fastcore.basics import patch
 from fastcore.meta import delegates
 from typing import Annotated
 from .core import DistillnbError, check_int, check_number, check_choice, did_you_mean, count_params
-from .constraints import Ge, In, OneOf
+from .constraints import Count, Ge, In, OneOf
 from .sru import import_sru, sru_forward
 
 # %% auto #0
@@ -41,8 +41,8 @@ class Module(nn.Module):
 # %% ../nbs/03_models.ipynb #b318ad02
 class Embeddings(Module, nn.Embedding):
     "A table of `num_embeddings` vectors of size `embedding_dim`: token ids (B, T) -> (B, T, `embedding_dim`)."
-    def __init__(self, num_embeddings:int, # vocabulary size, e.g. !@ dataset.text.vocab_size
-                 embedding_dim:int, # size of each vector
+    def __init__(self, num_embeddings:Count, # vocabulary size, e.g. !@ dataset.text.vocab_size
+                 embedding_dim:Count, # size of each vector
                  padding_idx:int|None=0, # the padding id: its row starts at zero and never gets a gradient
                  freeze:bool=False, # keep the table fixed during training
                  sparse:bool=False, # sparse gradients: only the rows a batch reads get one (train it with `LazyAdam`)

@@ -6,6 +6,8 @@
 from __future__ import annotations
 import torch
 from .core import DistillnbError, check_number
+from typing import Annotated
+from .constraints import Ge, Positive
 
 # %% auto #0
 __all__ = ['OptimError', 'LazyAdam']
@@ -18,10 +20,10 @@ class OptimError(DistillnbError):
 class LazyAdam(torch.optim.Optimizer):
     "Adam for dense gradients, and Adam on just the rows it holds for a sparse gradient (an `Embeddings(sparse=True)` table)."
     def __init__(self, params, # the parameters, or parameter groups, e.g. !@ distill[student_model].trainable_params
-                 lr:float=1e-3, # the learning rate, > 0
+                 lr:Positive=1e-3, # the learning rate
                  betas:tuple=(0.9, 0.999), # the decay rates of the moment estimates, each in [0, 1)
-                 eps:float=1e-8, # added to the denominator, > 0
-                 weight_decay:float=0., # L2 penalty added to the gradient (for a sparse one, on the rows read)
+                 eps:Positive=1e-8, # added to the denominator
+                 weight_decay:Annotated[float, Ge(0)]=0., # L2 penalty added to the gradient (for a sparse one, on the rows read)
                 ):
         check_number(lr, 'LazyAdam: lr', low=0, low_open=True, error=OptimError)
         check_number(eps, 'LazyAdam: eps', low=0, low_open=True, error=OptimError)

@@ -18,7 +18,7 @@ from .progress import ProgressMixin, plot_history
 from .checkpoint import CheckpointMixin, atomic_save
 
 # %% auto #0
-__all__ = ['Trainer', 'to_probs', 'plot_history', 'atomic_save']
+__all__ = ['Trainer', 'clip_gradients', 'to_probs', 'plot_history', 'atomic_save']
 
 # %% ../nbs/04_train.ipynb #7ee819e9
 _all_ = ['plot_history', 'atomic_save']  # they lived here before progress and checkpoint had modules of their own
@@ -206,6 +206,27 @@ def _next_batch(self:Trainer) -> tuple:
     self._batches_drawn += 1
     return batch
 
+# %% ../nbs/04_train.ipynb #2495d3e1
+def clip_gradients(params:list, # the parameters whose gradients to clip
+                   max_norm:float|None=None, # scale all gradients down so their global L2 norm is at most this
+                   max_abs:float|None=None, # clip every gradient value to [-max_abs, max_abs] (first)
+                  ):
+    "Clip gradients by value, then by global norm, as torch's `clip_grad_value_` and `clip_grad_norm_`; sparse gradients too."
+    if max_norm is None and max_abs is None: return
+    if not any(p.grad is not None and p.grad.is_sparse for p in params):
+        if max_abs is not None: nn.utils.clip_grad_value_(params, max_abs)
+        if max_norm is not None: nn.utils.clip_grad_norm_(params, max_norm)
+        return
+    for p in params:
+        if p.grad is not None and p.grad.is_sparse: p.grad = p.grad.coalesce()
+    grads = [p.grad._values() if p.grad.is_sparse else p.grad for p in params if p.grad is not None]
+    if max_abs is not None:
+        for g in grads: g.clamp_(-max_abs, max_abs)
+    if max_norm is not None:
+        norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+        coef = (max_norm / (norm + 1e-6)).clamp(max=1.0)
+        for g in grads: g.mul_(coef)
+
 # %% ../nbs/04_train.ipynb #32e0b484
 @patch
 def _train_step(self:Trainer):
@@ -219,8 +240,7 @@ def _train_step(self:Trainer):
             loss = self.compute_loss(batch)                                    # forward + loss
             (loss * (n / sum(sizes)) if len(batches) > 1 else loss).backward()  # backward; weights sum to 1
             loss_sum += loss.detach() * n                                      # on the device: no sync
-        if self.max_grad_abs_val is not None: nn.utils.clip_grad_value_(self._params, self.max_grad_abs_val)  # clip
-        if self.max_grad_norm is not None: nn.utils.clip_grad_norm_(self._params, self.max_grad_norm)  # (no sync)
+        clip_gradients(self._params, self.max_grad_norm, self.max_grad_abs_val)  # clip (no sync)
         self.optimizer.step()                                                  # step
         self.optimizer.zero_grad(set_to_none=True)                             # zero_grad
         if self.iter_scheduler is not None: self.iter_scheduler.step()
