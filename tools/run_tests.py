@@ -2,7 +2,9 @@
 
 `nbdev_test` prints only "Success." or the failed notebooks. This runs the same thing (nbdev's own
 `test_nb` over nbdev's notebook list, with `tst_flags` from settings.ini skipped and `--flags`
-forced), prints one line per notebook with its time, and ends with `N passed, N failed`.
+forced), prints one line per notebook with its time, and ends with `N passed, N failed`. Each
+notebook runs in a fresh process of its own, so no notebook can leave state (a registered tag, a
+global torch setting) behind for the next.
 """
 import argparse, os, sys, time
 from pathlib import Path
@@ -20,7 +22,8 @@ def main():
     if n_workers > 1: os.environ.setdefault('OMP_NUM_THREADS', '1')
     os.environ.setdefault('MPLBACKEND', 'Agg')
 
-    from fastcore.parallel import parallel
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
     from fastcore.xtras import working_directory
     from nbdev.config import get_config
     from nbdev.doclinks import nbglob
@@ -38,8 +41,9 @@ def main():
 
     start = time.time()
     with working_directory(cfg.nbs_path):
-        results = parallel(test_nb, files, skip_flags=skip, force_flags=force, basepath=cfg.config_path,
-                           n_workers=n_workers if len(files) > 1 else 0, pause=0.01)
+        run = partial(test_nb, skip_flags=skip, force_flags=force, basepath=cfg.config_path)
+        with ProcessPoolExecutor(max_workers=max(1, min(n_workers, len(files))), max_tasks_per_child=1) as pool:
+            results = list(pool.map(run, files))
     passed = 0
     for f, (ok, secs) in zip(files, results):
         passed += bool(ok)
