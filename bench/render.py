@@ -142,7 +142,12 @@ def render(cfg, work: Path, quick: bool, plan: list, stored: Path | None = None)
     results.json written before (its machine and date kept: they describe the run)."""
     from run import results
     out_dir = work if quick else BENCH
-    if stored is None: res, f = results(work), {'machine': machine(), 'date': time.strftime('%Y-%m-%d %H:%M %Z')}
+    if stored is None:
+        res, here = results(work), machine()
+        by = {}
+        for k, r in res.items(): by.setdefault(r.get('machine') or here, []).append(k)
+        f = {'machine': '; '.join(f"{m} ({len(v)} job{'s' * (len(v) > 1)})" for m, v in by.items()) or here,
+             'date': time.strftime('%Y-%m-%d %H:%M %Z')}
     else:
         old = json.loads(stored.read_text())
         res, f = old['runs'], {'machine': old['machine'], 'date': old['date']}

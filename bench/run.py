@@ -20,7 +20,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
-from common import settings, work_dir, write_json, peak_rss_mb, loadavg, quiet, ROOT
+from common import settings, work_dir, write_json, peak_rss_mb, loadavg, quiet, machine, ROOT
 import student_jobs
 
 SECTIONS = ('teacher', 'speed', 'accuracy', 'augment', 'phrases', 'pipeline', 'student')
@@ -107,7 +107,7 @@ def child(args):
     la0, s = loadavg(), time.perf_counter()
     out = {**jobs.JOBS, **timing.JOBS, **student_jobs.JOBS}[args.job](cfg, work, **kw)
     out.update(job=args.job, kwargs=kw, torch_threads=torch.get_num_threads(), wall_s=time.perf_counter() - s, peak_rss_mb=peak_rss_mb(),
-               loadavg_start=la0, loadavg_end=loadavg(), finished=time.strftime('%Y-%m-%d %H:%M:%S'),
+               loadavg_start=la0, loadavg_end=loadavg(), finished=time.strftime('%Y-%m-%d %H:%M:%S'), machine=machine(),
                commit=subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip())
     write_json(work / 'results' / f'{args.name}.json', out)
 

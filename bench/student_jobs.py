@@ -72,11 +72,14 @@ ABLATIONS = {  # name -> (what it changes, overrides of the tutorial's config)
     'no_init': ('random embeddings instead of the teacher\'s', [f'{EMB}=!Embeddings {{num_embeddings: 30522, embedding_dim: 300, sparse: true}}']),
     'T1': ('temperature 1 instead of 4', ['pipeline.distill.temperature=1']),
     'dense': ('a dense table and torch\'s Adam instead of sparse and LazyAdam', [f'{EMB}.sparse=false',
-              'pipeline.distill.optimizer=!torch.Adam {params: !@ distill[student_model].trainable_params, lr: 0.002}']),
+              "pipeline.distill.optimizer=!torch.Adam {params: !@ 'distill[student_model].trainable_params', lr: 0.002}"]),
     'mse': ('MSE on the logits instead of KL', ['pipeline.distill.soft_loss=mse']),
     'soft_ce': ('soft cross-entropy instead of KL', ['pipeline.distill.soft_loss=soft_ce']),
     'sentences': ('the 6,920 sentences instead of the phrases, 5 epochs', ['pipeline.distill.dataset=!@ dataset',
                   'pipeline.distill.epoch_per_step=1', 'pipeline.distill.max_steps=5']),
+    'labels_only': ('no teacher: α = 0 (the labels-only student)', ['pipeline.distill.alpha_kl=0']),
+    'alpha_linear': ('α from 0.9 down to 0.1 over training', ['pipeline.distill.alpha_kl=!Schedule {kind: linear, start: 0.9, end: 0.1}']),
+    'hidden': ('plus sentence-vector matching (MSE, weight 0.1)', ['pipeline.distill.hidden_weight=0.1']),
 }
 
 
