@@ -139,7 +139,8 @@ def collect(cfg: dict, res: dict) -> dict:
             out[f'padding_{mode}_teacher_dev_s'] = r['teacher_dev_s']; out[f'padding_{mode}_student_train_s'] = r['student_train_s']
     pl = res.get('pipeline')
     out['pipeline_wall_s'] = pl and pl['wall_s']
-    if res.get('deploy'): out.update(res['deploy']['figures'])  # bench/deploy.py's keys
+    if res.get('deploy'):  # bench/deploy.py's keys
+        out.update(res['deploy']['figures']); out['int8_dev_acc_abs_delta'] = abs(out['int8_dev_acc_delta'])
     out.update(student_figures(res))
     out['peak_rss_mb'] = {k: round(r['peak_rss_mb'], 1) for k, r in res.items()}
     out['loadavg'] = {k: {'start': r['loadavg_start'], 'end': r['loadavg_end']} for k, r in res.items()}
@@ -186,6 +187,16 @@ TARGETS = [
          desc='`make tutorial`: distilled student within 2 points of that run\'s teacher', why='tutorial'),
     dict(id='student_epoch_speedup', key='student_epoch_speedup', op='>=', goal=2, unit='×',
          desc='a student epoch on the phrases ≥ 2× faster (sparse table)', why='tutorial'),
+    dict(id='export_parity', key='export_max_abs_diff_onnx', op='<=', goal=1e-5, digits=7,
+         desc='ONNX output within 1e-5 of eager PyTorch on dev', why='deploy_speed'),
+    dict(id='int8_delta', key='int8_dev_acc_abs_delta', op='<=', goal=0.5, digits=2, unit=' points',
+         desc='int8 changes dev accuracy by at most 0.5 points', why='deploy_speed'),
+    dict(id='deploy_b32', key='student_over_teacher_throughput_b32_best', op='>=', goal=20, unit='×',
+         desc='student ≥ 20× the teacher at batch 32, each in its fastest runtime', why='deploy_speed'),
+    dict(id='deploy_b1', key='student_over_teacher_latency_b1_best', op='>=', goal=30, unit='×',
+         desc='student ≥ 30× the teacher at batch 1, each in its fastest runtime', why='deploy_speed'),
+    dict(id='service_p99', key='service_p99_ms_c8', op='<=', goal=20, unit=' ms',
+         desc='service p99 < 20 ms at concurrency 8', why='deploy_speed'),
     dict(id='best_teacher_dev', key='best_teacher_dev_acc', op='>=', goal=90, desc='best recipe: teacher dev ≥ 90', why='best_recipe'),
     dict(id='best_student_dev', key='best_student_dev_acc', op='>=', goal=89, desc='best recipe: student dev ≥ 89 (3 seeds)', why='best_recipe'),
     dict(id='best_student_gap', key='best_student_dev_acc', behind='best_teacher_dev_acc', op='<=', goal=1.5,
