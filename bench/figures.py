@@ -147,12 +147,18 @@ def collect(cfg: dict, res: dict) -> dict:
     return out
 
 
+def ablation_runs(res: dict) -> dict:
+    "The ablation's runs by variant, each variant's in seed order."
+    out = {}
+    for r in sorted((r for r in res.values() if r.get('job') == 'ablation'), key=lambda r: r['seed']):
+        out.setdefault(r['variant'], []).append(r)
+    return out
+
+
 def student_figures(res: dict) -> dict:
     "Issue 21's keys: the main command on a fresh clone, the sparse table's epoch speed-up, the best recipe, the ablation."
     tf, ep, best = res.get('tutorial_fresh') or {}, res.get('student_epoch') or {}, res.get('best_recipe') or {}
-    abl = {}
-    for r in res.values():
-        if r.get('job') == 'ablation': abl.setdefault(r['variant'], []).append(r['dev_acc'])
+    abl = {v: [r['dev_acc'] for r in rs] for v, rs in ablation_runs(res).items()}
     return {'tutorial_wall_s': tf.get('wall_s'), 'tutorial_setup_s': tf.get('setup_s'),
             'tutorial_teacher_dev_acc': tf.get('teacher_dev_acc'), 'tutorial_student_dev_acc': tf.get('student_dev_acc'),
             'tutorial_scratch_dev_acc': tf.get('scratch_dev_acc'),

@@ -8,7 +8,7 @@ import json, re, statistics, subprocess, time
 from pathlib import Path
 import jinja2, jinja2.ext, yaml
 from common import BENCH, ROOT, machine, write_json
-from figures import ANCHORS, PHRASE_STUDENTS, TARGETS, collect, phrase_runs, stat, students, targets, teacher_of, tutorial
+from figures import ANCHORS, ablation_runs, PHRASE_STUDENTS, TARGETS, collect, phrase_runs, stat, students, targets, teacher_of, tutorial
 from plots import plots
 
 TEMPLATE, NOTES = 'BENCHMARKS.md.j2', BENCH / 'notes.yaml'
@@ -122,13 +122,9 @@ def context(cfg, res, f, tg, made, img_prefix, not_run, quick, notes) -> dict:
 def _ablation_rows(res: dict) -> list[dict]:
     "One row per ablation variant, in the order bench/student_jobs.py lists them: its change, mean dev and each seed's run."
     from student_jobs import ABLATIONS
-    runs = [r for r in res.values() if r.get('job') == 'ablation']
-    rows = []
-    for v, (change, _) in ABLATIONS.items():
-        rs = sorted((r for r in runs if r['variant'] == v), key=lambda r: r['seed'])
-        if rs: rows.append(dict(variant=v, change=change, dev=statistics.mean(r['dev_acc'] for r in rs),
-                                runs=[f"{r['dev_acc']:.1f} (seed {r['seed']})" for r in rs]))
-    return rows
+    runs = ablation_runs(res)
+    return [dict(variant=v, change=change, dev=statistics.mean(r['dev_acc'] for r in runs[v]),
+                 runs=[f"{r['dev_acc']:.1f} (seed {r['seed']})" for r in runs[v]]) for v, (change, _) in ABLATIONS.items() if v in runs]
 
 
 def markdown(cfg, res, f, tg, made, img_prefix, not_run, quick) -> str:

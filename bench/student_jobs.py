@@ -1,5 +1,5 @@
 """The benchmark's jobs for a student worth distilling: the sparse table's epoch speed-up, the main command timed on a
-fresh clone, and the best recipe run as a config. Run like the jobs of jobs.py, each in a process of its own."""
+fresh clone, and the ablation of the tutorial's distillation stage. Run like the jobs of jobs.py, each in a process of its own."""
 from __future__ import annotations
 import json, os, shutil, subprocess, tempfile, time
 from pathlib import Path
@@ -27,8 +27,6 @@ def student_epoch(cfg, work: Path) -> dict:
         out[f'{name}_dev_acc_after_epoch'] = 100 * tr.history[-1]['val Accuracy']
     out['speedup'] = out['sparse_examples_per_s'] / out['dense_examples_per_s']
     return out
-
-
 
 
 # ------------------------------------------------------------------ section 4: the main command, timed on a fresh clone
@@ -61,7 +59,6 @@ def tutorial_fresh(cfg, work: Path) -> dict:
                 'scratch_dev_acc': _stage_metric(res, 'scratch'),
                 'stages': {k: {'seconds': v['seconds'], 'metric': v['metric']} for k, v in res['stages'].items()}}
     finally: shutil.rmtree(tmp, ignore_errors=True)
-
 
 
 # ------------------------------------------------------------------ the ablation: one change at a time, on the same teacher
