@@ -14,13 +14,14 @@ from .tree import *
 from .tree import _Parser, _children, _unique_nodes, _err, _emit
 from .checks import _accepted, _bound, _arg_problems, _type_problem, _static_type_problems, _value_problem, _static_value_problems
 from .links import _walk
+from .search import sample_options, searches_of, trial_plan, materialize
 
 # %% auto #0
 __all__ = ['ConfigTree', 'load_config', 'check', 'ConfigError', 'register', 'resolve_tag', 'known_tags', 'Node', 'Value',
-           'MapNode', 'ListNode', 'Schema', 'Link', 'parse_link']
+           'MapNode', 'ListNode', 'Schema', 'Link', 'Options', 'parse_link']
 
 # %% ../nbs/06_config.ipynb #e45c6e43
-_all_ = ['ConfigError', 'register', 'resolve_tag', 'known_tags', 'Node', 'Value', 'MapNode', 'ListNode', 'Schema', 'Link', 'parse_link']
+_all_ = ['ConfigError', 'register', 'resolve_tag', 'known_tags', 'Node', 'Value', 'MapNode', 'ListNode', 'Schema', 'Link', 'Options', 'parse_link']
 
 # %% ../nbs/06_config.ipynb #953f10fe
 def _find_stages(root:Node, src:str) -> MapNode:
@@ -63,6 +64,13 @@ class ConfigTree:
         bad = [k for k in self.stages_node.items if not isinstance(k, str)]
         if bad: raise ConfigError(f"stage names are words, got {bad[0]!r}", self.stages_node.where)
         _index(self.root, self.stages_node)
+        sample_options(self.root, self._seed())  # `!s` draws again after an override of the seed
+
+    def _seed(self) -> int|None:
+        "The experiment's `seed` as written at the top of the config, for the draws of `!s`."
+        items = self.root.kwargs if isinstance(self.root, Schema) else self.root.items if self.root is not self.stages_node else {}
+        seed = items.get('seed')
+        return seed.value if isinstance(seed, Value) and isinstance(seed.value, int) else None
 
     @property
     def stage_names(self) -> list: return list(self.stages_node.items)
@@ -70,6 +78,8 @@ class ConfigTree:
     def built(self) -> dict: return {k: n.obj for k, n in self.stages_node.items.items() if n.built}
     @property
     def root_tag(self) -> str|None: return self.root.tag if isinstance(self.root, Schema) else None
+    @property
+    def searches(self) -> dict: return searches_of(self.root)  # `{path: Options}`: every `!g` and `!s`
     @property
     def root_class(self): return self.root.target.fn if isinstance(self.root, Schema) and self.root.target else None
 
@@ -79,13 +89,17 @@ class ConfigTree:
         stages = ', '.join(f"{k}{'*' if n.built else ''}" for k, n in self.stages_node.items.items())
         return f"ConfigTree({self.src}{f' !{self.root_tag}' if self.root_tag else ''}; stages: {stages}; *=built)"
 
-
 # %% ../nbs/06_config.ipynb #907152d8
 @patch
 def problems(self:ConfigTree) -> list:
     "Every problem visible without building anything, in YAML order: a list of `ConfigError`."
-    out = list(self.parse_problems)
-    for node in self._nodes():
+    return list(self.parse_problems) + (self._variant_problems() if self.searches else self._node_problems(self._nodes()))
+
+@patch
+def _node_problems(self:ConfigTree, nodes:list) -> list:
+    "The problems of `nodes` (schemas and links) in a tree without searches."
+    out = []
+    for node in nodes:
         if isinstance(node, Schema) and node.target is not None:
             out += _arg_problems(node) + _static_type_problems(self, node) + _static_value_problems(node)
         elif isinstance(node, Link):
@@ -158,6 +172,9 @@ def _build(self:ConfigTree, node:Node):
     elif isinstance(node, Link): obj = _walk(self, node)
     elif isinstance(node, MapNode): obj = {k: self._build(v) for k, v in node.items.items()}
     elif isinstance(node, ListNode): obj = [self._build(v) for v in node.items]
+    elif isinstance(node, Options):
+        raise _err(node, f"{node.path or 'this value'} holds a search (!{node.kind}): run the config as an experiment, "
+                         "or build one variant with cfg.variant(cfg.trial_plan()[stage][i])")
     else: obj = self._call(node)
     node.obj, node.built = obj, True
     if isinstance(node, (Schema, MapNode, ListNode)): self._node_of[id(obj)] = node
@@ -273,3 +290,27 @@ def to_yaml(self:ConfigTree) -> str:
     "The config as it stands (overrides applied) as YAML text."
     head, lines = _emit(self.root, 0)
     return '\n'.join(([head.strip()] if head.strip() else []) + lines) + '\n'
+
+# %% ../nbs/06_config.ipynb #05bef789
+@patch
+def variant(self:ConfigTree, v, # a `search.Variant`: the option of each search
+           ) -> ConfigTree:
+    "The config of one variant: a fresh tree, nothing built, each search replaced by the option `v` chose."
+    return ConfigTree(materialize(self.root, v.choices), self.src, self.text, self._registry)
+
+@patch
+def trial_plan(self:ConfigTree, reduce:dict|None=None) -> dict:
+    "`{stage: [Variant]}`: the variants each stage runs (see `search.trial_plan`)."
+    return trial_plan(self.root, self.stages_node, reduce)
+
+# %% ../nbs/06_config.ipynb #e436ee79
+@patch
+def _variant_problems(self:ConfigTree) -> list:
+    "The problems of every variant of every stage, each problem once, in YAML order of the stages."
+    out, seen = [], set()
+    for stage, variants in self.trial_plan().items():
+        for v in variants:
+            tree = self.variant(v)
+            for p in tree._node_problems([n for n in tree._nodes() if n.stage in (None, stage)]):
+                if str(p) not in seen: seen.add(str(p)); out.append(p)
+    return out

@@ -12,7 +12,7 @@ from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from .tags import ConfigError, _Registry, _Target
 
 # %% auto #0
-__all__ = ['Node', 'Value', 'MapNode', 'ListNode', 'Schema', 'Link', 'parse_link']
+__all__ = ['Node', 'Value', 'MapNode', 'ListNode', 'Schema', 'Options', 'Link', 'parse_link']
 
 # %% ../nbs/06b_tree.ipynb #da875bc0
 class Node:
@@ -50,6 +50,16 @@ class Schema(Node):
         super().__init__(src, line)
         self.tag, self.target, self.args, self.kwargs, self.form = tag, target, args, kwargs, form
 
+# %% ../nbs/06b_tree.ipynb #86b2c33b
+class Options(Node):
+    "`!g [a, b]` (a grid: one variant per option) or `!s [low, high, k]` (k values drawn at load time): a value a search chooses."
+    def __init__(self, kind:str, # 'g' or 's'
+                 options:list, # the option nodes; for `!s`, filled in when the config is loaded
+                 spec:tuple|None, src, line): # `!s`'s (low, high, k, decimals)
+        super().__init__(src, line); self.kind, self.options, self.spec = kind, options, spec
+    @property
+    def tag(self) -> str: return self.kind
+
 # %% ../nbs/06b_tree.ipynb #107701e6
 class Link(Node):
     "`!@ root[key].attr`: a value read from something already built."
@@ -62,6 +72,7 @@ def _children(node:Node) -> dict:
     if isinstance(node, MapNode): return {str(k): v for k, v in node.items.items()}
     if isinstance(node, ListNode): return {str(i): v for i, v in enumerate(node.items)}
     if isinstance(node, Schema): return {**{str(i): a for i, a in enumerate(node.args)}, **node.kwargs}
+    if isinstance(node, Options): return {str(i): o for i, o in enumerate(node.options)}
     return {}
 
 # %% ../nbs/06b_tree.ipynb #65aa0ca9
@@ -125,6 +136,7 @@ def convert(self:_Parser, yn, path:str) -> Node:
     if id(yn) in self.memo: return self.memo[id(yn)]  # an alias: the same node, hence the same object
     tag, line = yn.tag, yn.start_mark.line + 1
     if tag.startswith('!@') or tag == '!link': node = self.link(yn, tag, line, path)
+    elif tag in ('!g', '!s'): node = self.options(yn, tag[1], line, path)
     elif tag.startswith('!'): node = self.schema(yn, tag[1:], line, path)
     elif isinstance(yn, MappingNode): node = MapNode(self.mapping(yn, path), self.src, line)
     elif isinstance(yn, SequenceNode): node = ListNode([self.convert(v, f'{path}.{i}') for i, v in enumerate(yn.value)], self.src, line)
@@ -192,6 +204,30 @@ def schema(self:_Parser, yn, tag:str, line:int, path:str) -> Schema:
     elif yn.value != '' or yn.style is not None: form, args = 'scalar', [Value(self.scalar(yn, line, path), self.src, line)]
     return Schema(tag, target, args, kwargs, form, self.src, line)
 
+# %% ../nbs/06b_tree.ipynb #98b49718
+@patch
+def options(self:_Parser, yn, kind:str, line:int, path:str) -> Node:
+    "An `Options` node from `!g [a, b, …]` or `!s [low, high, k(, decimals)]`; a malformed one is a problem, read as null."
+    example = '!g [0.1, 0.5]' if kind == 'g' else '!s [0.1, 0.9, 4]'
+    if not isinstance(yn, SequenceNode) or not yn.value:
+        self.problem(f"!{kind} takes a non-empty list, e.g. {example}", line, path); return Value(None, self.src, line)
+    if kind == 'g': return Options('g', [self.convert(v, f'{path}.{i}') for i, v in enumerate(yn.value)], None, self.src, line)
+    spec = [self.scalar(v, line, path) if isinstance(v, ScalarNode) else None for v in yn.value]
+    why = _sample_problem(spec)
+    if why: self.problem(f"!s {why}: write !s [low, high, k] or !s [low, high, k, decimals], e.g. {example}", line, path); return Value(None, self.src, line)
+    return Options('s', [], tuple(spec) + ((10,) if len(spec) == 3 else ()), self.src, line)
+
+def _sample_problem(spec:list) -> str:
+    "Why `spec` is not `[low, high, k]` or `[low, high, k, decimals]`; '' when it is."
+    num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+    if len(spec) not in (3, 4): return f"takes 3 or 4 numbers, got {len(spec)}"
+    low, high, k = spec[:3]
+    if not (num(low) and num(high) and low < high): return f"needs numbers low < high, got {low!r} and {high!r}"
+    if not (isinstance(k, int) and not isinstance(k, bool) and k >= 1): return f"needs a count k of 1 or more, got {k!r}"
+    if len(spec) == 4 and not (isinstance(spec[3], int) and spec[3] >= 0): return f"needs decimals as a whole number, got {spec[3]!r}"
+    if isinstance(low, int) and isinstance(high, int) and k > high - low + 1: return f"asks for {k} different integers between {low} and {high}"
+    return ''
+
 # %% ../nbs/06b_tree.ipynb #67c0366e
 def _scalar(v) -> str:
     if v is None: return 'null'
@@ -206,9 +242,10 @@ def _emit(node:Node, ind:int) -> tuple:
     if isinstance(node, Value) and isinstance(node.value, (list, tuple, dict)): return ' ' + json.dumps(node.value, default=str), []
     if isinstance(node, Value): return ' ' + _scalar(node.value), []
     if isinstance(node, Link): return f' !@ {node.raw}', []
-    tag = f' !{node.tag}' if isinstance(node, Schema) else ''
+    if isinstance(node, Options) and node.kind == 's': return ' !s ' + json.dumps(list(node.spec[:3] if node.spec[3] == 10 else node.spec)), []
+    tag = f' !{node.tag}' if isinstance(node, (Schema, Options)) else ''
     if isinstance(node, Schema) and node.form == 'scalar': return f'{tag} {_scalar(node.args[0].value)}', []
-    items = node.items if not isinstance(node, Schema) else node.kwargs if node.form == 'map' else node.args
+    items = node.options if isinstance(node, Options) else node.items if not isinstance(node, Schema) else node.kwargs if node.form == 'map' else node.args
     if not items: return tag + ('' if isinstance(node, Schema) and node.form == 'empty' else ' {}' if isinstance(items, dict) else ' []'), []
     lines = []
     for k, v in (items.items() if isinstance(items, dict) else ((None, v) for v in items)):
