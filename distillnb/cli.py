@@ -45,6 +45,8 @@ def _run_args(p:argparse.ArgumentParser):
     p.add_argument('--device', metavar='DEV', help="the device of every stage whose device is 'auto' (sets DISTILLNB_DEVICE), e.g. --device cpu or --device cuda:1")
     p.add_argument('--resume', action='store_true', default=None,
                    help="carry on an earlier run of the same config in the same folder: finished stages are restored, an interrupted trainer goes on from its checkpoint, e.g. distillnb run tutorial.yaml --resume")
+    p.add_argument('--tensorboard', action='store_true', default=None,
+                   help="write TensorBoard event files for every trainer, each into its own folder's tensorboard/ (sets DISTILLNB_TENSORBOARD), e.g. distillnb run tutorial.yaml --tensorboard, then tensorboard --logdir runs/<name>")
     p.add_argument('--force', action='store_true', default=None,
                    help="delete an earlier run in the folder and start again; with --resume, resume although the config changed, e.g. distillnb run tutorial.yaml --force")
 
@@ -72,7 +74,8 @@ def _run(args) -> int:
     if args.data_dir is not None:
         data = Path(args.data_dir).expanduser()
         if not data.is_dir(): raise DistillnbError(f"--data-dir {args.data_dir}: no such folder: give the folder holding the SST files")
-    with env_vars(**({} if data is None else {'DISTILLNB_DATA': data.resolve()})):
+    env = ({} if data is None else {'DISTILLNB_DATA': data.resolve()}) | ({'DISTILLNB_TENSORBOARD': 1} if getattr(args, 'tensorboard', None) else {})
+    with env_vars(**env):
         exp = Experiment.from_config(args.config, args.set, save_path=args.save_path, device=args.device, resume=args.resume, force=args.force)
         args.folder = exp.folder  # where an internal error's traceback goes
         exp.run()
@@ -98,6 +101,7 @@ def _resume_command(args) -> str:
     cmd = ['distillnb', 'run', args.config] + [x for s in args.set for x in ('--set', s)]
     for opt in ('data_dir', 'save_path', 'device'):
         if getattr(args, opt) is not None: cmd += [f"--{opt.replace('_', '-')}", str(getattr(args, opt))]
+    if getattr(args, 'tensorboard', None): cmd.append('--tensorboard')
     return shlex.join(cmd + ['--resume'])
 
 # %% ../nbs/07a_cli.ipynb #a7aa9643

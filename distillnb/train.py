@@ -16,6 +16,7 @@ from .sampler import collate
 from .metrics import Metric, MeanMetric, Accuracy, as_metric
 from .progress import ProgressMixin, plot_history
 from .checkpoint import CheckpointMixin, atomic_save
+from .tblog import TensorBoardMixin
 
 # %% auto #0
 __all__ = ['Trainer', 'clip_gradients', 'to_probs', 'plot_history', 'atomic_save']
@@ -39,7 +40,7 @@ def _metrics(extra) -> list[Metric]:
     return [as_metric(m) for m in extra]
 
 # %% ../nbs/04_train.ipynb #42981b23
-class Trainer(ProgressMixin, CheckpointMixin):
+class Trainer(ProgressMixin, CheckpointMixin, TensorBoardMixin):
     "Flambé's `Trainer`: each `run()` validates, then trains `iter_per_step` iterations; the best model is restored at the end."
     def __init__(self, dataset, # has `.train` and `.val` splits: sequences of examples (tuples of tensors)
                  train_sampler, # batches the training split: `sample(data, n_epochs=1)`
@@ -62,6 +63,8 @@ class Trainer(ProgressMixin, CheckpointMixin):
                  seed:Annotated[int, Ge(0)]|None=None, # seeds python, numpy and torch when training starts
                  save_dir:str|Path|None=None, # folder for `checkpoint.pt`, `history.json` and `curves.png`; None saves nothing
                  progress:bool=True, # progress bars and a table row per step; False for quiet runs and tests
+                 log_dir:str|Path|None=None, # TensorBoard event files go here; None: off, unless `distillnb run --tensorboard` (then `save_dir/tensorboard`)
+                 log_every:Annotated[int, Ge(1)]=1, # with TensorBoard on, write the training scalars every this many iterations
                 ):
         self.dataset, self.train_sampler, self.val_sampler, self.model = dataset, train_sampler, val_sampler, model
         self.loss_fn, self.optimizer, self.scheduler, self.iter_scheduler = loss_fn, optimizer, scheduler, iter_scheduler
@@ -70,6 +73,7 @@ class Trainer(ProgressMixin, CheckpointMixin):
         self.max_steps, self.epoch_per_step, self.iter_per_step, self.batches_per_iter = max_steps, epoch_per_step, iter_per_step, batches_per_iter
         self.max_grad_norm, self.max_grad_abs_val, self.seed, self.progress = max_grad_norm, max_grad_abs_val, seed, progress
         self.save_dir = None if save_dir is None else Path(save_dir)
+        self.log_dir, self.log_every = None if log_dir is None else Path(log_dir), log_every  # TensorBoard, see `tblog`
         self._check_args(); self._plan_steps()
         self.device = choose_device(device)  # the one place the device is chosen; batches follow in `batch_to_device`
         self.model.to(self.device)
@@ -85,7 +89,7 @@ class Trainer(ProgressMixin, CheckpointMixin):
 @patch
 def _check_args(self:Trainer):
     "Reject bad arguments with one line each, before any work is done."
-    check_int(self.max_steps, 'max_steps'); check_int(self.batches_per_iter, 'batches_per_iter')
+    check_int(self.max_steps, 'max_steps'); check_int(self.batches_per_iter, 'batches_per_iter'); check_int(self.log_every, 'log_every')
     if self.iter_per_step is not None: check_int(self.iter_per_step, 'iter_per_step')
     else: check_number(self.epoch_per_step, 'epoch_per_step', low=0, low_open=True)
     for name in ('max_grad_norm', 'max_grad_abs_val'):
@@ -210,22 +214,24 @@ def _next_batch(self:Trainer) -> tuple:
 def clip_gradients(params:list, # the parameters whose gradients to clip
                    max_norm:float|None=None, # scale all gradients down so their global L2 norm is at most this
                    max_abs:float|None=None, # clip every gradient value to [-max_abs, max_abs] (first)
-                  ):
-    "Clip gradients by value, then by global norm, as torch's `clip_grad_value_` and `clip_grad_norm_`; sparse gradients too."
-    if max_norm is None and max_abs is None: return
+                   norm:bool=False, # compute the global L2 norm even when not clipping by norm
+                  ) -> Tensor|None: # the gradients' global L2 norm before clipping by norm, on their device; None when not computed
+    "Clip gradients by value, then by global norm, as torch's `clip_grad_value_` and `clip_grad_norm_`; sparse gradients too; returns the norm."
+    if max_norm is None and max_abs is None and not norm: return None
     if not any(p.grad is not None and p.grad.is_sparse for p in params):
         if max_abs is not None: nn.utils.clip_grad_value_(params, max_abs)
-        if max_norm is not None: nn.utils.clip_grad_norm_(params, max_norm)
-        return
+        if max_norm is not None: return nn.utils.clip_grad_norm_(params, max_norm)
+        return nn.utils.get_total_norm([p.grad for p in params if p.grad is not None]) if norm else None
     for p in params:
         if p.grad is not None and p.grad.is_sparse: p.grad = p.grad.coalesce()
     grads = [p.grad._values() if p.grad.is_sparse else p.grad for p in params if p.grad is not None]
     if max_abs is not None:
         for g in grads: g.clamp_(-max_abs, max_abs)
+    total = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])) if grads else torch.zeros(())
     if max_norm is not None:
-        norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
-        coef = (max_norm / (norm + 1e-6)).clamp(max=1.0)
+        coef = (max_norm / (total + 1e-6)).clamp(max=1.0)
         for g in grads: g.mul_(coef)
+    return total
 
 # %% ../nbs/04_train.ipynb #32e0b484
 @patch
@@ -234,18 +240,20 @@ def _train_step(self:Trainer):
     self.model.train(); self.optimizer.zero_grad(set_to_none=True)
     loss_sum, n_seen, start = torch.zeros((), device=self.device), 0, time.perf_counter()
     for _ in (bar := self._bar(range(self.iter_per_step), self.iter_per_step, 'train')):
+        tb = self._tb is not None and (self._iteration + 1) % self.log_every == 0  # TensorBoard writes after this iteration
         batches = [self.batch_to_device(self._next_batch()) for _ in range(self.batches_per_iter)]
         sizes = [_batch_len(b) for b in batches]
         for batch, n in zip(batches, sizes):
             loss = self.compute_loss(batch)                                    # forward + loss
             (loss * (n / sum(sizes)) if len(batches) > 1 else loss).backward()  # backward; weights sum to 1
             loss_sum += loss.detach() * n                                      # on the device: no sync
-        clip_gradients(self._params, self.max_grad_norm, self.max_grad_abs_val)  # clip (no sync)
+        norm = clip_gradients(self._params, self.max_grad_norm, self.max_grad_abs_val, norm=tb)  # clip (no sync)
         self.optimizer.step()                                                  # step
         self.optimizer.zero_grad(set_to_none=True)                             # zero_grad
         if self.iter_scheduler is not None: self.iter_scheduler.step()
         self._iteration += 1; n_seen += sum(sizes)
         self._show_loss(bar, loss_sum, n_seen)                                 # log, on a live bar
+        if tb: self._tb_train(loss_sum, n_seen, norm)                          # and to TensorBoard, when it is on
     secs = time.perf_counter() - start
     self._step += 1
     self._row = {'train loss': float(loss_sum) / n_seen, 'lr': self.optimizer.param_groups[0]['lr'], 'examples/s': n_seen / secs, 'seconds': secs}
@@ -281,6 +289,7 @@ def _validate(self:Trainer):
            'examples/s': pending.get('examples/s', math.nan), 'seconds': pending.get('seconds', 0.0) + time.perf_counter() - start}
     self.history.append(row); self._row = {}
     self._log_row(row)
+    if self._tb is not None: self._tb_validation(row)
 
 # %% ../nbs/04_train.ipynb #8e9bd575
 @patch
@@ -290,12 +299,13 @@ def run(self:Trainer) -> bool:
     if not self._started:
         if self.seed is not None: seed_everything(self.seed)
         self._started = True
-    self._open_bars()
+    self._open_bars(); self._tb_open()
     self._validate()
     self._train_step()
     if self._step >= self.max_steps:
         self._validate()
         self._finish()
+    self._tb_end_step()  # TensorBoard: events flushed before the checkpoint, the writer closed at the end
     if self.save_dir is not None: self.save_checkpoint(); self._save_outputs()
     if self._mb is not None: self._mb.update(self._step)
     return self._step < self.max_steps
