@@ -10,9 +10,11 @@ from fastcore.basics import patch
 from .core import DistillnbError, seed_everything, choose_device, check_int, did_you_mean, atomic_write, env_vars, stale_temporaries
 from .config import ConfigTree, ConfigError, load_config
 from .lock import RunLock, check_save_path, _who
+from .search import Variant, plan_stage, best_first, check_reduce, graft
+from .distributed import is_main, barrier, init_distributed
 
 # %% auto #0
-__all__ = ['ExperimentError', 'Experiment', 'run_config']
+__all__ = ['ExperimentError', 'Experiment', 'run_trial_spec', 'run_config']
 
 # %% ../nbs/07_experiment.ipynb #c22e3447
 class ExperimentError(DistillnbError):
@@ -52,6 +54,11 @@ class Experiment:
                  resume:bool=False, # carry on from this experiment's folder: finished stages restored, an interrupted one continued
                  device:str='auto', # the device every stage with device 'auto' uses: 'cpu', 'cuda', 'cuda:1', …
                  force:bool=False, # delete an earlier run in the folder and start again; with `resume`: resume although the config changed
+                 reduce:dict|None=None, # `{stage: k}`: keep the best `k` variants of a stage with a search for the stages after it
+                 ray:bool=False, # run the variants of each stage on Ray Tune, in parallel (`pip install 'distillnb[ray]'`)
+                 ray_address:str|None=None, # with `ray`: a running Ray cluster, e.g. 'ray://head:10001'; default: Ray started on this machine
+                 resources_per_trial:dict|None=None, # with `ray`: what one trial takes, e.g. {cpu: 1, gpu: 1}
+                 scheduler=None, # a Ray Tune scheduler for the trials, e.g. !ray.ASHAScheduler {grace_period: 1}; implies `ray`
                 ):
         self.name, self.save_path = _check_name(name, 'experiment name'), Path(save_path)
         self.config = pipeline if isinstance(pipeline, ConfigTree) else None
@@ -60,7 +67,10 @@ class Experiment:
         self.seed, self.force = _check_seed(seed), _check_flag(force, 'force')
         self.resume = _check_flag(resume, 'resume', ": distillnb resumes the whole run (finished stages are restored, not re-run)")
         self.device = device; choose_device(device)  # a missing GPU fails now, not after the first stage
+        self.reduce = check_reduce(reduce, self.stage_names, ExperimentError)
+        self.ray, self.ray_address, self.resources_per_trial, self.scheduler = bool(ray) or scheduler is not None, ray_address, resources_per_trial, scheduler
         self.stages, self.results, self._start, self._lock = {}, {}, None, None
+        self.trees, self.search, self._kept, self._worker, self._on_step, self._on_ray = {}, {}, {}, False, None, set()
 
     @property
     def stage_names(self) -> list: return self.config.stage_names if self.config is not None else list(self.pipeline)
@@ -94,7 +104,7 @@ def _default_name(cfg:ConfigTree) -> str:
     raise ExperimentError(f"{cfg.src}: the experiment has no name: add `name: my-run` at the top of the config")
 
 # %% ../nbs/07_experiment.ipynb #4ef9d00c
-_RUN_OPTIONS = ('save_path', 'resume', 'device', 'force')  # how to run, not what runs: they may change between runs
+_RUN_OPTIONS = ('save_path', 'resume', 'device', 'force', 'ray', 'ray_address', 'resources_per_trial', 'scheduler')  # how to run, not what runs: they may change between runs
 
 @patch
 def _identity(self:Experiment) -> dict:
@@ -154,6 +164,7 @@ def _record(self:Experiment, saved:Path) -> dict:
 @patch
 def _prepare_folder(self:Experiment):
     "Make `folder` this run's: new, resumed, or cleared when `force` says so; then record what it holds."
+    if not is_main(): return  # under torchrun, rank 0 looks after the folder
     mine, saved = self._identity(), self.folder / 'experiment.json'
     if self.folder.is_dir() and any(self.folder.iterdir()):
         if not saved.is_file():
@@ -185,9 +196,13 @@ def _takes_stages(fn) -> bool:
     return len([p for p in ps if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]) == 1
 
 @patch
-def _build_stage(self:Experiment, name:str):
-    "Stage `name`: built from the config, made by its recipe, or given as it is."
-    if self.config is not None: return self.config.build(name)
+def _build_stage(self:Experiment, name:str, v:Variant):
+    "Stage `name` (variant `v`): built from the config, made by its recipe, or given as it is."
+    if self.config is not None and not self.config.searches: return self.config.build(name)
+    if self.config is not None:  # a tree of its own, with the stages it reads grafted in from theirs
+        tree = self.trees[v.key] = self.config.variant(v)
+        for s, r in v.all_reads().items(): graft(tree, self.trees[r.key], s)
+        return tree.build(name)
     obj = self.pipeline[name]
     if not _is_recipe(obj): return obj
     return obj(dict(self.stages)) if _takes_stages(obj) else obj()
@@ -208,7 +223,7 @@ def _checkpoint_of(stage) -> Path|None:
 @patch
 def _restore(self:Experiment, name:str, stage) -> tuple:
     "On resume: `(finished, how)` for stage `name`, after loading its checkpoint when it has one."
-    done = _read_json(self.folder / name / 'result.json').get('status') == 'done'
+    done = _read_json(self.folder / name / 'result.json').get('status') in ('done', 'stopped early')  # early: by Ray's scheduler
     ckpt, runs = _checkpoint_of(stage), callable(getattr(stage, 'run', None))
     if ckpt is not None: step = stage.load_checkpoint()
     if done and ckpt is not None and not getattr(stage, 'fell_back', False): return True, 'restored (finished earlier)'
@@ -230,23 +245,27 @@ def _duration(s:float) -> str:
 
 # %% ../nbs/07_experiment.ipynb #b7aa55fe
 @patch
-def _report(self:Experiment, i:int, name:str, stage, status:str, how:str, steps:int, start:float):
-    "Print stage `name`'s progress line and write its `result.json` and the run's `results.json`."
+def _report(self:Experiment, i:int, v:Variant, stage, status:str, how:str, steps:int, start:float):
+    "Print the progress line of variant `v` of stage `i` and write its `result.json` and the run's `results.json`."
     metric_name, metric = _metric(stage)
-    res = {'stage': name, 'class': type(stage).__name__, 'status': status, 'how': how, 'steps': steps,
-           'seconds': round(time.perf_counter() - start, 3), 'metric_name': metric_name, 'metric': metric}
+    res = {'stage': v.stage, 'variant': v.name, 'class': type(stage).__name__, 'status': status, 'how': how, 'steps': steps,
+           'seconds': round(time.perf_counter() - start, 3), 'metric_name': metric_name, 'metric': metric,
+           'lower_is_better': bool(getattr(stage, 'lower_is_better', False))}
+    self.results[v.key] = res
+    if not is_main(): return
     w = max(map(len, self.stage_names))
-    print(f"[{i + 1}/{len(self.stage_names)}] {name:<{w}}  {res['class']:<20} {how:<36} {_duration(res['seconds']):>7}"
+    print(f"[{i + 1}/{len(self.stage_names)}] {v.key:<{w}}  {res['class']:<20} {how:<36} {_duration(res['seconds']):>7}"
           + (f"  {metric_name} {metric:.4f}" if metric is not None else ''), flush=True)
-    self.results[name] = res
-    _write_json(self.folder / name / 'result.json', res)
+    _write_json(self.folder / v.key / 'result.json', res)
     self._write_summary('running')
 
 @patch
 def _write_summary(self:Experiment, status:str, error:str|None=None):
-    "The run's `results.json`: its status and time, and each stage's result so far."
+    "The run's `results.json`: its status and time, each stage's result so far, and each search's variants."
+    if self._worker or not is_main(): return  # a trial on Ray writes its own result.json only
     _write_json(self.folder / 'results.json', {'name': self.name, 'status': status, 'seed': self.seed, 'device': str(choose_device('auto')),
-                                               'seconds': round(time.perf_counter() - self._start, 3), 'error': error, 'stages': self.results})
+                                               'seconds': round(time.perf_counter() - self._start, 3), 'error': error, 'stages': self.results,
+                                               **({'search': self.search} if self.search else {})})
 
 # %% ../nbs/07_experiment.ipynb #cded3dd5
 def _keeps_checkpoints(stage) -> bool:
@@ -257,15 +276,16 @@ def _writes_outputs(stage) -> bool:
     return getattr(stage, 'save_dir', False) is None and (_keeps_checkpoints(stage) or callable(getattr(stage, 'run', None)))
 
 @patch
-def _run_stage(self:Experiment, i:int, name:str):
-    "Build stage `name` (seeded), restore or run it, and report it."
-    start = time.perf_counter()
+def _run_stage(self:Experiment, i:int, name:str, v:Variant|None=None):
+    "Build variant `v` of stage `name` (seeded by the stage, so every variant starts alike), restore or run it, and report it."
+    start, v = time.perf_counter(), v or Variant(name, {}, {})
     if self.seed is not None: seed_everything(_stage_seed(self.seed, name))
-    stage = self.stages[name] = self._build_stage(name)
-    if _writes_outputs(stage): stage.save_dir = self.folder / name
+    stage = self.stages[v.key] = self._build_stage(name, v)
+    if _writes_outputs(stage): stage.save_dir = self.folder / v.key
     if getattr(stage, 'experiment', False) is None: stage.experiment = self  # e.g. a report reading the other stages
-    earlier = _read_json(self.folder / name / 'result.json').get('seconds') or 0.0 if self.resume else 0.0
-    finished, how = self._restore(name, stage) if self.resume else (False, '')
+    ran_elsewhere = _read_json(self.folder / v.key / 'result.json').get('status') in ('done', 'stopped early') and v.key in self._on_ray
+    earlier = _read_json(self.folder / v.key / 'result.json').get('seconds') or 0.0 if self.resume or ran_elsewhere else 0.0
+    finished, how = self._restore(v.key, stage) if self.resume or ran_elsewhere else (False, '')
     kept = getattr(stage, 'elapsed', 0.0)  # a trainer's time, kept in its checkpoint: it survives a kill -9
     if how.startswith(('restored', 'continued')): start -= max(earlier, kept if isinstance(kept, (int, float)) else 0.0)  # all its runs
     steps = 0
@@ -273,8 +293,9 @@ def _run_stage(self:Experiment, i:int, name:str):
         while not finished and callable(getattr(stage, 'run', None)):
             steps += 1
             finished = not stage.run()
+            if self._on_step is not None: self._on_step(_step_row(stage, steps, finished))
     except BaseException as e:
-        self._report(i, name, stage, 'stopped', f'stopped in step {steps} ({type(e).__name__})', steps - 1, start)
+        self._report(i, v, stage, 'stopped', f'stopped in step {steps} ({type(e).__name__})', steps - 1, start)
         if isinstance(e, DistillnbError) and not isinstance(e, ConfigError) and e.args and isinstance(e.args[0], str):
             e.args = (f"stage {name!r}: {e.args[0]}", *e.args[1:])  # the line names the stage
         if isinstance(e, OSError):  # the file system refusing a path or running out of room: the user's to fix
@@ -282,12 +303,98 @@ def _run_stage(self:Experiment, i:int, name:str):
                                   "check the path, its permissions and the free space, then carry on with --resume") from e
         raise
     how = ', '.join(s for s in (how, f"{steps} step{'s' * (steps != 1)}" if steps else '') if s) or 'built'
-    self._report(i, name, stage, 'done', how, steps, start)
+    self._report(i, v, stage, 'done', how, steps, start)
+
+# %% ../nbs/07_experiment.ipynb #54d7b34f
+@patch
+def _plan(self:Experiment, name:str) -> list:
+    "The variants of stage `name` to run: its own options times the kept variants of the stages it reads."
+    if self.config is None or not self.config.searches: return [Variant(name, {}, {})]
+    return plan_stage(self.config.root, self.config.stages_node, name, self._kept)
+
+@patch
+def _run_variants(self:Experiment, i:int, name:str):
+    "Run every variant of stage `name` not finished in this process (on Ray when asked and there are several), then reduce."
+    variants = self._plan(name)
+    todo = [v for v in variants if v.key not in self.stages or self.results.get(v.key, {}).get('status') != 'done']
+    if self.ray and len(todo) > 1: self._run_on_ray(name, todo)
+    for v in todo: self._run_stage(i, name, v)  # those Ray ran are restored from their folders
+    self._keep(name, variants)
+
+# %% ../nbs/07_experiment.ipynb #abe51b45
+@patch
+def _keep(self:Experiment, name:str, variants:list):
+    "Rank the variants of stage `name`, keep the best `reduce[name]` for the stages below, and record the search."
+    order = [variants[j] for j in best_first([self.results[v.key] for v in variants])]
+    k = self.reduce.get(name, len(variants))
+    self._kept[name] = [v for v in variants if v in order[:k]]  # in YAML order
+    if len(variants) == 1 and not variants[0].name: return
+    first = self.results[order[0].key]
+    self.search[name] = {'variants': [v.key for v in variants], 'best': order[0].key, 'kept': [v.key for v in self._kept[name]],
+                         'metric_name': first['metric_name'], 'lower_is_better': first['lower_is_better']}
+    for v in variants[:0] if k >= len(variants) else order[k:]: self.stages.pop(v.key, None); self.trees.pop(v.key, None)  # free them
+    if is_main(): print(f"  {name}: {len(variants)} variants, best {order[0].name} ({first['metric_name']} {first['metric']})"
+                        + (f"; reduce keeps {k}" if k < len(variants) else ''), flush=True)
+
+@patch
+def best(self:Experiment, stage:str) -> str:
+    "The key of the best variant of `stage` (the stage's name when it has no search)."
+    return self.search.get(stage, {}).get('best', stage)
+
+# %% ../nbs/07_experiment.ipynb #5a203628
+def _step_row(stage, step:int, finished:bool) -> dict:
+    "What a trial reports after each `run()` of its stage: the latest validation score, and the best so far."
+    name, best = _metric(stage)
+    hist = getattr(stage, 'history', None) or [{}]
+    latest = hist[-1].get(f'val {name}') if isinstance(hist[-1], dict) else None
+    return {'step': step, 'metric': latest if latest is not None else best, 'best': best, 'metric_name': name,
+            'lower_is_better': bool(getattr(stage, 'lower_is_better', False)), 'finished': finished}
+
+# %% ../nbs/07_experiment.ipynb #60e4a2e6
+_CARRIED = ('DISTILLNB_DATA', 'DISTILLNB_CACHE', 'DISTILLNB_DEVICE', 'DISTILLNB_TENSORBOARD', 'DISTILLNB_PRETRAINED')
+
+@patch
+def trial_spec(self:Experiment, v:Variant) -> dict:
+    "Everything another process needs to run variant `v`: JSON-able and picklable."
+    reads = sorted(v.all_reads().items(), key=lambda sv: self.stage_names.index(sv[0]))
+    return {'config': self.config.to_yaml(), 'src': str(self.config.src), 'name': self.name, 'save_path': str(Path(self.save_path).resolve()),
+            'seed': self.seed, 'device': self.device, 'reduce': self.reduce, 'stage': v.stage, 'key': v.key, 'choices': v.choices,
+            'reads': [[s, r.choices] for s, r in reads], 'cwd': os.getcwd(), 'env': {k: os.environ[k] for k in _CARRIED if k in os.environ}}
+
+def run_trial_spec(spec:dict, # from `Experiment.trial_spec`
+                   on_step=None, # called with a dict after each `run()` of the trial's stage (Ray's `tune.report`)
+                  ) -> dict: # the trial's result, as in `results.json`
+    "Run one trial of a search in this process: the stages it reads restored from their folders, then its own stage."
+    os.environ.update(spec.get('env', {}))
+    if spec.get('cwd'): os.chdir(spec['cwd'])  # relative paths in the config mean what they meant for the main process
+    exp = Experiment(spec['name'], load_config(spec['config'], name=spec['src']), spec['save_path'], seed=spec['seed'],
+                     resume=True, device=spec['device'], reduce=spec.get('reduce'))
+    exp._worker, exp._on_step, exp._start = True, on_step, time.perf_counter()
+    for stage, choices in [*spec['reads'], [spec['stage'], spec['choices']]]:
+        v = next(v for v in exp._plan(stage) if v.choices == choices)
+        exp._kept[stage] = [v]
+        exp._run_stage(exp.stage_names.index(stage), stage, v)
+    return exp.results[spec['key']]
+
+# %% ../nbs/07_experiment.ipynb #d44824f8
+@patch
+def _run_on_ray(self:Experiment, name:str, variants:list):
+    "Run `variants` of stage `name` as Ray Tune trials, in parallel; the main process restores them afterwards."
+    if self.config is None: raise ExperimentError("ray=True runs the trials of a config's search: give the experiment a config")
+    from distillnb.tune import run_on_ray  # an optional extra, `distillnb[ray]`: imported only when asked for
+    results = run_on_ray([self.trial_spec(v) for v in variants], resources_per_trial=self.resources_per_trial,
+                         scheduler=self.scheduler, address=self.ray_address)
+    for v, res in zip(variants, results):
+        if res.get('status') not in ('done', 'stopped early'):
+            raise ExperimentError(f"trial {v.key} failed on Ray ({res.get('error') or res.get('status')}): its log is in {self.folder / v.key}; "
+                                  "run it without --ray to see the error here")
+        self._on_ray.add(v.key)
 
 # %% ../nbs/07_experiment.ipynb #937e9a12
 @patch
 def _hold(self:Experiment):
     "Hold the lock on the run's folder; one line naming the holder when another live run has it."
+    if not is_main(): return  # under torchrun, rank 0 holds it for all
     if self._lock is None: self._lock = RunLock(self.save_path / f'.{self.name}.lock', str(self.folder))
     if self._lock.fd is not None: return
     self._lock.acquire()
@@ -296,11 +403,13 @@ def _hold(self:Experiment):
 @patch
 def _begin(self:Experiment):
     "Once per experiment: check and set up the run's folder, and say what is about to run."
+    init_distributed(choose_device(self.device))  # under torchrun: join the other processes (nothing otherwise)
     self._hold()
     if self._start is not None: return
     self._prepare_folder()
+    barrier()  # the other processes wait while rank 0 clears or checks the folder
     self._start, self.results = time.perf_counter(), {}
-    print(f"experiment {self.name!r} in {self.folder}: {'no seed' if self.seed is None else f'seed {self.seed}'}, device {choose_device('auto')}"
+    if is_main(): print(f"experiment {self.name!r} in {self.folder}: {'no seed' if self.seed is None else f'seed {self.seed}'}, device {choose_device('auto')}"
           + (', resuming' if self.resume else ''), flush=True)
 
 @patch
@@ -316,15 +425,21 @@ def run_stage(self:Experiment, name:str, # the last stage to run, e.g. 'finetune
             raise
         try:
             for i, n in enumerate(self.stage_names[:self.stage_names.index(name) + 1]):
-                if self.results.get(n, {}).get('status') != 'done': self._run_stage(i, n)
+                if n not in self._kept: self._run_variants(i, n)
         except BaseException as e:
             self._write_summary('interrupted' if isinstance(e, KeyboardInterrupt) else 'failed', f"{type(e).__name__}: {e}".splitlines()[0])
-            self._lock.release()
+            self._release()
             raise
-        finished = len(self.results) == len(self.stage_names)
+        finished = len(self._kept) == len(self.stage_names)
         self._write_summary('done' if finished else 'running')
-    if finished: self._lock.release(); print(f"done in {_duration(time.perf_counter() - self._start)}: {self.folder / 'results.json'}")
-    return self.stages[name]
+    if finished:
+        self._release()
+        if is_main(): print(f"done in {_duration(time.perf_counter() - self._start)}: {self.folder / 'results.json'}")
+    return self.stages[self.best(name)]
+
+@patch
+def _release(self:Experiment):
+    if self._lock is not None: self._lock.release()
 
 @patch
 def run(self:Experiment) -> Experiment:
