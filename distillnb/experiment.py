@@ -10,7 +10,7 @@ from fastcore.basics import patch
 from .core import DistillnbError, seed_everything, choose_device, check_int, did_you_mean, atomic_write, env_vars, stale_temporaries
 from .config import ConfigTree, ConfigError, load_config
 from .lock import RunLock, check_save_path, _who
-from .search import Variant, plan_stage, best_first, check_reduce, graft
+from .search import Variant, plan_stage, best_first, check_reduce, graft, search_table
 from .distributed import is_main, barrier, init_distributed
 
 # %% auto #0
@@ -248,7 +248,7 @@ def _duration(s:float) -> str:
 def _report(self:Experiment, i:int, v:Variant, stage, status:str, how:str, steps:int, start:float):
     "Print the progress line of variant `v` of stage `i` and write its `result.json` and the run's `results.json`."
     metric_name, metric = _metric(stage)
-    res = {'stage': v.stage, 'variant': v.name, 'class': type(stage).__name__, 'status': status, 'how': how, 'steps': steps,
+    res = {'stage': v.stage, 'variant': v.name, 'choices': v.shown or {}, 'class': type(stage).__name__, 'status': status, 'how': how, 'steps': steps,
            'seconds': round(time.perf_counter() - start, 3), 'metric_name': metric_name, 'metric': metric,
            'lower_is_better': bool(getattr(stage, 'lower_is_better', False))}
     self.results[v.key] = res
@@ -333,6 +333,7 @@ def _keep(self:Experiment, name:str, variants:list):
     self.search[name] = {'variants': [v.key for v in variants], 'best': order[0].key, 'kept': [v.key for v in self._kept[name]],
                          'metric_name': first['metric_name'], 'lower_is_better': first['lower_is_better']}
     for v in variants[:0] if k >= len(variants) else order[k:]: self.stages.pop(v.key, None); self.trees.pop(v.key, None)  # free them
+    if is_main() and not self._worker: atomic_write(self.folder / 'search.md', search_table(self.results, self.search) + '\n')
     if is_main(): print(f"  {name}: {len(variants)} variants, best {order[0].name} ({first['metric_name']} {first['metric']})"
                         + (f"; reduce keeps {k}" if k < len(variants) else ''), flush=True)
 

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 from fastcore.basics import patch
 from .core import DistillnbError, count_params
+from .search import search_table
 from .data import BaseSampler
 
 # %% auto #0
@@ -178,6 +179,12 @@ def _row(self:Report, name:str, trainer) -> dict:
 
 # %% ../nbs/07b_report.ipynb #815fb0fd
 @patch
+def _search(self:Report) -> str:
+    "The tables of the experiment's searches so far ('' when it has none): every variant's choices and score, the best marked."
+    search = getattr(self.experiment, 'search', None)
+    return search_table(self.experiment.results, search) if isinstance(search, dict) and search else ''
+
+@patch
 def run(self:Report):
     "Measure every row, print the table, and save it (with a plot) in `save_dir`; runs once."
     self.rows = [self._row(name, t) for name, t in self.trainers.items()]
@@ -186,6 +193,7 @@ def run(self:Report):
     if self.card:
         for r, t in zip(self.rows, self.trainers.values()): r.update(self._card(t))
     print(self.table(), flush=True)
+    if self._search(): print('\n' + self._search(), flush=True)  # the variants of the experiment's searches
     if self.save_dir is not None: self.save()
 
 # %% ../nbs/07b_report.ipynb #9c687af2
@@ -257,7 +265,7 @@ def save(self:Report, folder:str|Path|None=None, # default: `save_dir`
     "Write `report.md`, `report.json` and `report.png` into `folder`."
     import matplotlib.pyplot as plt
     folder = Path(folder or self.save_dir); folder.mkdir(parents=True, exist_ok=True)
-    (folder / 'report.md').write_text(self.table() + '\n')
+    (folder / 'report.md').write_text(self.table() + '\n' + (f'\n{self._search()}\n' if self._search() else ''))
     (folder / 'report.json').write_text(json.dumps({'batch_size': self.batch_size, 'device': str(_device_of(next(iter(self.trainers.values())).model)),
                                                     'rows': self.rows}, indent=1) + '\n')
     fig = self.plot(); fig.savefig(folder / 'report.png', dpi=110); plt.close(fig)
