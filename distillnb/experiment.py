@@ -352,15 +352,13 @@ def _step_row(stage, step:int, finished:bool) -> dict:
             'lower_is_better': bool(getattr(stage, 'lower_is_better', False)), 'finished': finished}
 
 # %% ../nbs/07_experiment.ipynb #60e4a2e6
-_CARRIED = ('DISTILLNB_DATA', 'DISTILLNB_CACHE', 'DISTILLNB_DEVICE', 'DISTILLNB_TENSORBOARD', 'DISTILLNB_PRETRAINED')
-
 @patch
 def trial_spec(self:Experiment, v:Variant) -> dict:
     "Everything another process needs to run variant `v`: JSON-able and picklable."
     reads = sorted(v.all_reads().items(), key=lambda sv: self.stage_names.index(sv[0]))
     return {'config': self.config.to_yaml(), 'src': str(self.config.src), 'name': self.name, 'save_path': str(Path(self.save_path).resolve()),
             'seed': self.seed, 'device': self.device, 'reduce': self.reduce, 'stage': v.stage, 'key': v.key, 'choices': v.choices,
-            'reads': [[s, r.choices] for s, r in reads], 'cwd': os.getcwd(), 'env': {k: os.environ[k] for k in _CARRIED if k in os.environ}}
+            'reads': [[s, r.choices] for s, r in reads], 'cwd': os.getcwd(), 'env': {k: v for k, v in os.environ.items() if k.startswith('DISTILLNB_')}}  # data, cache, device, TensorBoard
 
 def run_trial_spec(spec:dict, # from `Experiment.trial_spec`
                    on_step=None, # called with a dict after each `run()` of the trial's stage (Ray's `tune.report`)
