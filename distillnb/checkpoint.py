@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from fastcore.basics import patch
 from .core import DistillnbError, atomic_write, stale_temporaries
+from .distributed import world_size
 
 # %% auto #0
 __all__ = ['atomic_save']
@@ -60,7 +61,7 @@ def state_dict(self:CheckpointMixin) -> dict:
             'history': self.history, 'pending_row': self._row, 'rng': _rng_state(), 'epoch_start': self._epoch_start,
             'val_sampler': _sampler_state(self.val_sampler),
             'settings': {'iter_per_step': self.iter_per_step, 'batches_per_iter': self.batches_per_iter,
-                         'metric': str(self.metric_fn), 'max_steps': self.max_steps}}
+                         'metric': str(self.metric_fn), 'max_steps': self.max_steps, 'world_size': world_size()}}
 
 # %% ../nbs/04c_checkpoint.ipynb #3cdee9c7
 def atomic_save(obj, path:str|Path) -> Path:
@@ -110,9 +111,11 @@ def save_checkpoint(self:CheckpointMixin, path:str|Path|None=None, # default: `s
 def load_state_dict(self:CheckpointMixin, state:dict):
     "Resume from `state_dict()`: the next `run()` carries on exactly where the saved run was."
     mine = {'iter_per_step': self.iter_per_step, 'batches_per_iter': self.batches_per_iter, 'metric': str(self.metric_fn)}
+    n, here = state['settings'].get('world_size', 1), world_size()
     for k, v in mine.items():
         if state['settings'][k] != v:
-            raise DistillnbError(f"the checkpoint was written with {k}={state['settings'][k]!r} but this trainer has {v!r}: resume with the same settings or start afresh")
+            ran = '' if n == here else f"; it ran in {n} processes and this is {here}: scale batch_size by {n}/{here} to keep the same batches"
+            raise DistillnbError(f"the checkpoint was written with {k}={state['settings'][k]!r} but this trainer has {v!r}: resume with the same settings or start afresh{ran}")
     self.model.load_state_dict(state['model']); self.optimizer.load_state_dict(state['optimizer'])
     for name in ('scheduler', 'iter_scheduler'):
         obj, saved = getattr(self, name), state[name]

@@ -8,6 +8,7 @@ import argparse, os, shlex, sys, tempfile, time, traceback
 from pathlib import Path
 from . import __version__
 from .core import DistillnbError, env_vars
+from .distributed import distributed_failure
 from .config import check
 from .experiment import Experiment
 from .serve import deploy_commands
@@ -135,4 +136,7 @@ def main(argv:list|None=None, # the arguments after `distillnb`; default: the co
         if args.command != 'run': raise
         print(f"distillnb: interrupted: carry on with  {_resume_command(args)}", file=sys.stderr)
         return 130
-    except Exception: return _internal_error(args)
+    except Exception as e:
+        if (lost := distributed_failure(e)) is None: return _internal_error(args)
+        print(f"distillnb: error: {lost}", file=sys.stderr)  # under torchrun, another process stopped: not a bug here
+        return 2

@@ -14,6 +14,7 @@ from fastcore.meta import delegates
 from .core import check_number, check_int, check_choice, column_index
 from .constraints import Ge, OneOf, Probability, Positive, Count
 from .train import Trainer, to_probs
+from .distributed import world_size, rank, is_main, all_gather_object, gather_rows
 from .data import TabularDataset
 from .sampler import collate, column_pads, example_length
 from .fields import LabelField
@@ -210,7 +211,7 @@ def compute_loss(self:DistillationTrainer, batch:tuple) -> torch.Tensor:
     loss = distillation_loss(student, teacher.clone(), target, alpha, self.current_temperature,
                              hard_loss_fn=self.loss_fn if alpha < 1 else None, soft_loss=self.soft_loss)
     if t_vec is None: return loss
-    return loss + self.hidden_weight * hidden_distance(self.projection(s_vec[0]), t_vec.clone(), self.hidden_loss)
+    return loss + self.hidden_weight * hidden_distance(self._parallel(self.projection)(s_vec[0]), t_vec.clone(), self.hidden_loss)
 
 # %% ../nbs/05_distill.ipynb #66f845b6
 def _batches_by_length(lengths:list[int], # one length per example
@@ -227,14 +228,18 @@ def _label(self:DistillationTrainer, teacher:nn.Module, data, by_length:bool=Tru
     pads, inputs = column_pads(data), [[ex[c] for c in cols] for ex in map(data.__getitem__, range(len(data)))]
     bs = self.teacher_batch_size or 4 * getattr(self.val_sampler, 'batch_size', 64)
     batches = _batches_by_length([example_length(x) for x in inputs], bs) if by_length else [list(range(i, min(i + bs, len(data)))) for i in range(0, len(data), bs)]
+    mine = batches[rank()::world_size()]  # under torchrun, this process's share of the batches, gathered below
     out = {}
     with pooled_outputs([teacher], self.pooled_module) if self.projection is not None else contextlib.nullcontext() as vec, torch.inference_mode():
-        for idx in self._bar(batches, len(batches), 'teacher outputs'):
+        for idx in self._bar(mine, len(mine), 'teacher outputs'):
             got = {'scores': Trainer.forward(self, teacher, self.batch_to_device(collate([inputs[j] for j in idx], [pads[c] for c in cols])))[0]}
             if vec is not None: got['pooled'] = vec[0]
             for k, v in got.items():
                 if k not in out: out[k] = torch.zeros(len(data), v.shape[1])
                 out[k][idx] = v.float().cpu()                              # back in dataset order
+    if world_size() > 1:                                                   # every process's rows, in place
+        own = [j for idx in mine for j in idx]
+        out = gather_rows({k: v[own] for k, v in out.items()}, own, len(data))
     return out['scores'].clone(), (out['pooled'].clone() if 'pooled' in out else None)   # ordinary tensors, not inference ones
 
 # %% ../nbs/05_distill.ipynb #9c56727a
@@ -245,6 +250,7 @@ def _outputs_of(self:DistillationTrainer, teacher:nn.Module, data, data_key:str|
     folder = teacher_cache_dir() if self.cache_dir is None or self.cache_dir is True else self.cache_dir
     path = None if data_key is None else Path(folder) / f'{model_fingerprint(teacher)}-{data_key}.pt'
     got = None if path is None else load_outputs(path, len(data), vec_from)
+    if world_size() > 1 and not all(all_gather_object(got is not None)): got = None  # under torchrun: all read it, or all label
     if got is not None:
         self.labelling.append({'rows': len(data), 'seconds': 0.0, 'file': str(path)})
         self._log(f'teacher outputs for {len(data)} examples read from {path}: no labelling')
@@ -254,7 +260,7 @@ def _outputs_of(self:DistillationTrainer, teacher:nn.Module, data, data_key:str|
     secs = time.perf_counter() - start
     self.labelling.append({'rows': len(data), 'seconds': secs, 'file': None if path is None else str(path)})
     self._log(f'teacher outputs cached for {len(data)} examples in {secs:.1f}s ({len(data) / max(secs, 1e-9):.0f} rows/s)')
-    if path is not None: save_outputs(path, scores, vecs, vec_from)
+    if path is not None and is_main(): save_outputs(path, scores, vecs, vec_from)  # under torchrun, rank 0 writes it
     return scores, vecs
 
 # %% ../nbs/05_distill.ipynb #0d0688c6

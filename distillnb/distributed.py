@@ -4,17 +4,19 @@
 
 # %% ../nbs/04e_distributed.ipynb #cc66fc2f
 from __future__ import annotations
-import datetime, os
+import datetime, os, re
 from contextlib import contextmanager
 import torch
 import torch.distributed as dist
+from fastcore.basics import patch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from .core import DistillnbError, check_number, choose_device
 
 # %% auto #0
 __all__ = ['DistributedError', 'world_size', 'rank', 'local_rank', 'is_main', 'init_distributed', 'collective_errors', 'barrier',
-           'broadcast_object', 'all_gather_object', 'all_reduce_sum', 'all_reduce_mean']
+           'broadcast_object', 'all_gather_object', 'all_reduce_sum', 'all_reduce_mean', 'distributed_failure',
+           'gather_rows', 'wrap_ddp', 'DistributedMixin']
 
 # %% ../nbs/04e_distributed.ipynb #3733b706
 class DistributedError(DistillnbError):
@@ -63,7 +65,7 @@ def init_distributed(device:str|torch.device|None=None, # where this process tra
     if n <= 1: return False
     missing = [f'${k}' for k in ('RANK', 'MASTER_ADDR', 'MASTER_PORT') if not os.environ.get(k)]
     if missing: raise DistributedError(f"$WORLD_SIZE is {n} but {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: "
-                                       "start the processes with torchrun, e.g. torchrun --nproc_per_node 2 -m distillnb.cli run CONFIG")
+                                       "start the processes with torchrun, e.g. torchrun --nproc_per_node 2 --no-python distillnb run CONFIG")
     cuda = choose_device('auto' if device is None else device).type == 'cuda'
     backend = backend or os.environ.get('DISTILLNB_DIST_BACKEND') or ('nccl' if cuda else 'gloo')
     if cuda: torch.cuda.set_device(local_rank())
@@ -81,14 +83,16 @@ def _group() -> bool:
     "Is there a group of several processes to talk to? Joins it first when torchrun started this process and nobody did yet."
     return _up() and dist.get_world_size() > 1 or (not _up() and init_distributed())
 
+def _lost(what:str, e:BaseException) -> DistributedError:
+    return DistributedError(f"rank {rank()} of {world_size()}: {what} failed ({_first_line(e)}): another process probably "
+                            f"stopped first: look for its own error above")
+
 @contextmanager
 def collective_errors(what:str): # what the processes were doing together, e.g. 'averaging the gradients'
     "Turn a failed collective (another process stopped, or the timeout passed) into one `DistributedError` line."
     try: yield
     except DistributedError: raise
-    except RuntimeError as e:  # torch's DistBackendError is one
-        raise DistributedError(f"rank {rank()} of {world_size()}: {what} failed ({_first_line(e)}): another process probably "
-                               f"stopped first: look for its own error above") from None
+    except RuntimeError as e: raise _lost(what, e) from None  # torch's DistBackendError is a RuntimeError
 
 # %% ../nbs/04e_distributed.ipynb #95f304c4
 def _device() -> torch.device:
@@ -132,3 +136,71 @@ def all_reduce_mean(values:float|list|tuple|dict) -> float|list|dict:
     s = all_reduce_sum(values)
     n = world_size()
     return {k: v / n for k, v in s.items()} if isinstance(s, dict) else [v / n for v in s] if isinstance(s, list) else s / n
+
+# %% ../nbs/04e_distributed.ipynb #fd938616
+_COMM = re.compile(r'gloo|nccl|connection (reset|closed|refused)|timed out|peer|socket|broken pipe', re.I)
+
+def distributed_failure(e:BaseException) -> DistributedError|None:
+    "`e` as one `DistributedError` line when it is a collective that failed under torchrun (a process stopped, the timeout passed); else None."
+    if isinstance(e, DistributedError): return e
+    if world_size() == 1 or not isinstance(e, RuntimeError): return None
+    if not (isinstance(e, getattr(dist, 'DistBackendError', ())) or _COMM.search(str(e))): return None
+    return _lost('training together (DDP averaging the gradients)', e)
+
+# %% ../nbs/04e_distributed.ipynb #c5f64b48
+def gather_rows(rows:dict, # {name: (len(index), ...) tensor}: the rows this process computed
+                index:list[int], # where each of them goes in the full table
+                n:int, # the full table's number of rows
+               ) -> dict: # {name: (n, ...) tensor}, every process's rows in place
+    "The full tables on every process, from each process's own rows of them; `rows` scattered into place in a single process."
+    full = {}
+    for part in all_gather_object({'index': torch.as_tensor(index, dtype=torch.long), 'rows': {k: v.cpu() for k, v in rows.items()}}):
+        for k, v in part['rows'].items():
+            if k not in full: full[k] = v.new_zeros((n, *v.shape[1:]))
+            full[k][part['index']] = v
+    return full
+
+# %% ../nbs/04e_distributed.ipynb #46245e48
+def wrap_ddp(module:nn.Module, # on `device` already
+             device:torch.device, # this process's device
+            ) -> DistributedDataParallel:
+    "`module` in torch's `DistributedDataParallel`: rank 0's weights copied to every process, gradients averaged in `backward`."
+    sparse = [name for name, m in module.named_modules() if isinstance(m, nn.Embedding) and m.sparse]
+    if sparse and dist.get_backend() == 'nccl':
+        raise DistributedError(f"{type(module).__name__}.{sparse[0]} has sparse gradients, which NCCL cannot average: set sparse: false "
+                               "to train on several GPUs, or DISTILLNB_DIST_BACKEND=gloo (slower)")
+    with collective_errors(f"copying rank 0's {type(module).__name__} to every process"):
+        return DistributedDataParallel(module, device_ids=[device.index] if device.type == 'cuda' else None, static_graph=True)
+
+# %% ../nbs/04e_distributed.ipynb #de818c51
+class DistributedMixin:
+    "The distributed half of `Trainer`: joins torchrun's processes, shards the training batches, and trains the model through DDP."
+    distributed = False  # set by `_setup_distributed`: is this trainer one of several processes?
+    _ddp = None  # {id(module): its DDP wrapper}
+
+# %% ../nbs/04e_distributed.ipynb #bd5a189a
+@patch
+def _setup_distributed(self:DistributedMixin) -> bool:
+    "Under torchrun: join the group, take this process's GPU, start from rank 0's sampler and weights, shard the batches, show progress on rank 0."
+    if not init_distributed(self.device): return False
+    if self.device.type == 'cuda': self.device = torch.device('cuda', torch.cuda.current_device())  # GPU $LOCAL_RANK
+    shard = getattr(self.train_sampler, 'shard', None)
+    if shard is None:
+        raise DistributedError(f"the train sampler {type(self.train_sampler).__name__} cannot share its batches among {world_size()} "
+                               "processes: use !BaseSampler, or give it a shard(rank, world_size) method")
+    if hasattr(self.train_sampler, 'load_state_dict'): self.train_sampler.load_state_dict(broadcast_object(self.train_sampler.state_dict()))
+    shard(rank(), world_size())
+    self.progress, self.distributed, self._ddp = self.progress and is_main(), True, {}
+    self._parallel(self.model.to(self.device), always=True)  # DDP copies rank 0's weights now, before the first validation
+    return True
+
+# %% ../nbs/04e_distributed.ipynb #def56054
+@patch
+def _parallel(self:DistributedMixin, module:nn.Module, # the trained model, or another trained module (the distillation projection)
+              always:bool=False, # wrap it now, whatever its mode
+             ) -> nn.Module:
+    "What to call to train `module`: under torchrun, while training, its DDP wrapper (made once); else `module` itself."
+    if not self.distributed or not any(p.requires_grad for p in module.parameters()): return module
+    if not always and not (module.training and torch.is_grad_enabled()): return module  # eval, teachers: the plain module
+    if id(module) not in self._ddp: self._ddp[id(module)] = wrap_ddp(module, self.device)
+    return self._ddp[id(module)]

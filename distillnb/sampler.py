@@ -20,6 +20,7 @@ __all__ = ['BaseSampler', 'example_length', 'pad_batch', 'collate', 'column_pads
 class BaseSampler:
     "Cuts a split into batches of padded tensors, in an order drawn from its own seeded generator."
     bucket_chunk = 100  # with `bucket`, examples are sorted by length within chunks of this many batches
+    rank, world_size = 0, 1  # this process's share of each batch, set by `shard` under torchrun
 
     def __init__(self, batch_size:Annotated[int, Ge(1)]=64, # examples per batch
                  shuffle:bool=True, # a new random order every epoch
@@ -38,8 +39,8 @@ class BaseSampler:
 @patch
 def length(self:BaseSampler, data:Sequence) -> int:
     "The number of batches in one epoch over `data`."
-    n = len(data)
-    return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+    n, bs = len(data), self.batch_size * self.world_size  # sharded: one batch of each process per batch of them all
+    return n // bs if self.drop_last else math.ceil(n / bs)
 
 @patch
 def __len__(self:BaseSampler) -> int:
@@ -56,7 +57,7 @@ def example_length(example:Sequence) -> int:
 @patch
 def _epoch(self:BaseSampler, data:Sequence) -> list[list[int]]:
     "The batches of one epoch, as lists of example indices."
-    n, bs = len(data), self.batch_size
+    n, bs = len(data), self.batch_size * self.world_size
     order = torch.randperm(n, generator=self.generator).tolist() if self.shuffle else list(range(n))
     if self.bucket:
         lengths, chunk = [example_length(data[i]) for i in range(n)], bs * self.bucket_chunk
@@ -64,7 +65,7 @@ def _epoch(self:BaseSampler, data:Sequence) -> list[list[int]]:
     batches = [order[b:b + bs] for b in range(0, n, bs)]
     if self.drop_last and batches and len(batches[-1]) < bs: batches.pop()
     if self.bucket and self.shuffle: batches = [batches[i] for i in torch.randperm(len(batches), generator=self.generator).tolist()]
-    return batches
+    return batches if self.world_size == 1 else [_share(b, self.rank, self.world_size) for b in batches]
 
 # %% ../nbs/02b_sampler.ipynb #d5d0f5e2
 def pad_batch(tensors:list[torch.Tensor], # one column of a batch: same number of dims, sizes may differ
@@ -127,6 +128,24 @@ def sample(self:BaseSampler, data:Sequence, # a split (dataset.train) or any seq
     batches = Batches(self, data, n_epochs, column_pads(data, self.pad_index))
     self._per_epoch = batches.per_epoch
     return batches
+
+# %% ../nbs/02b_sampler.ipynb #de53cf05
+def _share(batch:list[int], rank:int, n:int) -> list[int]:
+    "Part `rank` of `n` contiguous parts of `batch`, their sizes within one; a batch smaller than `n` is repeated so no part is empty."
+    if len(batch) < n: batch = (batch * n)[:n]
+    q, r = divmod(len(batch), n)
+    start = rank * q + min(rank, r)
+    return batch[start:start + q + (rank < r)]
+
+@patch
+def shard(self:BaseSampler, rank:int, # this process's place among them, 0 to world_size - 1
+          world_size:int, # how many processes share each batch
+         ) -> BaseSampler:
+    "Give this sampler's process part `rank` of `world_size` of each batch (of `batch_size × world_size` examples); returns the sampler."
+    check_int(world_size, 'world_size', error=DataError); check_int(rank, 'rank', low=0, error=DataError)
+    if rank >= world_size: raise DataError(f"rank {rank} is not below world_size {world_size}: ranks count from 0")
+    self.rank, self.world_size = rank, world_size
+    return self
 
 # %% ../nbs/02b_sampler.ipynb #e785831b
 @patch

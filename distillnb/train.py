@@ -16,6 +16,7 @@ from .sampler import collate
 from .metrics import Metric, MeanMetric, Accuracy, as_metric
 from .progress import ProgressMixin, plot_history
 from .checkpoint import CheckpointMixin, atomic_save
+from .distributed import DistributedMixin, all_reduce_sum, broadcast_object, is_main
 from .tblog import TensorBoardMixin
 
 # %% auto #0
@@ -40,7 +41,7 @@ def _metrics(extra) -> list[Metric]:
     return [as_metric(m) for m in extra]
 
 # %% ../nbs/04_train.ipynb #42981b23
-class Trainer(ProgressMixin, CheckpointMixin, TensorBoardMixin):
+class Trainer(ProgressMixin, CheckpointMixin, TensorBoardMixin, DistributedMixin):
     "Flambé's `Trainer`: each `run()` validates, then trains `iter_per_step` iterations; the best model is restored at the end."
     def __init__(self, dataset, # has `.train` and `.val` splits: sequences of examples (tuples of tensors)
                  train_sampler, # batches the training split: `sample(data, n_epochs=1)`
@@ -74,8 +75,9 @@ class Trainer(ProgressMixin, CheckpointMixin, TensorBoardMixin):
         self.max_grad_norm, self.max_grad_abs_val, self.seed, self.progress = max_grad_norm, max_grad_abs_val, seed, progress
         self.save_dir = None if save_dir is None else Path(save_dir)
         self.log_dir, self.log_every = None if log_dir is None else Path(log_dir), log_every  # TensorBoard, see `tblog`
-        self._check_args(); self._plan_steps()
         self.device = choose_device(device)  # the one place the device is chosen; batches follow in `batch_to_device`
+        self._setup_distributed()  # under torchrun: this process's GPU, its share of each batch, DDP (see `distributed`)
+        self._check_args(); self._plan_steps()
         self.model.to(self.device)
         if isinstance(self.loss_fn, nn.Module): self.loss_fn.to(self.device)
         self._params = [p for g in self.optimizer.param_groups for p in g['params']]  # what clipping and stepping touch
@@ -152,7 +154,7 @@ def epoch_batches(self:Trainer, sampler, # `train_sampler` or `val_sampler`
 @patch
 def forward(self:Trainer, model:nn.Module, batch:tuple) -> tuple[Tensor, Tensor]:
     "`(pred, target)` of `model` on one batch: Flambé's convention, `model(*batch)`."
-    out = model(*batch)
+    out = self._parallel(model)(*batch)  # under torchrun, the trained model through its DDP wrapper
     if not (isinstance(out, (tuple, list)) and len(out) == 2):
         raise DistillnbError(f"{type(model).__name__}(*batch) must return (pred, target) when the batch holds the target, got {type(out).__name__}")
     return out
@@ -256,7 +258,8 @@ def _train_step(self:Trainer):
         if tb: self._tb_train(loss_sum, n_seen, norm)                          # and to TensorBoard, when it is on
     secs = time.perf_counter() - start
     self._step += 1
-    self._row = {'train loss': float(loss_sum) / n_seen, 'lr': self.optimizer.param_groups[0]['lr'], 'examples/s': n_seen / secs, 'seconds': secs}
+    total, n_all = all_reduce_sum([float(loss_sum), n_seen])  # over every process under torchrun: the loss of the whole batches
+    self._row = {'train loss': total / n_all, 'lr': self.optimizer.param_groups[0]['lr'], 'examples/s': n_all / secs, 'seconds': secs}
 
 # %% ../nbs/04_train.ipynb #7f53cde9
 @patch
@@ -277,7 +280,7 @@ def _step_scheduler(self:Trainer, val_loss:float):
 def _validate(self:Trainer):
     "Score the model, keep a copy when it is the best so far, step `scheduler`, and add a row to `history`."
     start = time.perf_counter()
-    scores = self.evaluate()
+    scores = broadcast_object(self.evaluate())  # under torchrun, rank 0's: every process keeps the same best step
     value = scores[str(self.metric_fn)]
     if self._is_better(value):
         self.best_metric, self.best_step = value, self._step
@@ -306,7 +309,7 @@ def run(self:Trainer) -> bool:
         self._validate()
         self._finish()
     self._tb_end_step()  # TensorBoard: events flushed before the checkpoint, the writer closed at the end
-    if self.save_dir is not None: self.save_checkpoint(); self._save_outputs()
+    if self.save_dir is not None and is_main(): self.save_checkpoint(); self._save_outputs()  # under torchrun, rank 0 alone writes
     if self._mb is not None: self._mb.update(self._step)
     return self._step < self.max_steps
 
