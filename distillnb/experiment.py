@@ -6,6 +6,7 @@
 from __future__ import annotations
 import difflib, functools, inspect, json, os, re, shutil, time, zlib
 from pathlib import Path
+import torch
 from fastcore.basics import patch
 from .core import DistillnbError, seed_everything, choose_device, check_int, did_you_mean, atomic_write, env_vars, stale_temporaries
 from .config import ConfigTree, ConfigError, load_config
@@ -199,9 +200,15 @@ def _takes_stages(fn) -> bool:
 def _build_stage(self:Experiment, name:str, v:Variant):
     "Stage `name` (variant `v`): built from the config, made by its recipe, or given as it is."
     if self.config is not None and not self.config.searches: return self.config.build(name)
-    if self.config is not None:  # a tree of its own, with the stages it reads grafted in from theirs
+    if self.config is not None:  # a tree of its own: the stages it reads grafted in from theirs, or built again
         tree = self.trees[v.key] = self.config.variant(v)
-        for s, r in v.all_reads().items(): graft(tree, self.trees[r.key], s)
+        for s in sorted(v.all_reads(), key=self.stage_names.index):
+            built = self.trees[v.all_reads()[s].key].stages_node.items[s].obj
+            if isinstance(built, torch.nn.Module) and not callable(getattr(built, 'run', None)):
+                if self.seed is not None: seed_everything(_stage_seed(self.seed, s))
+                tree.build(s)  # a model of its own, as its stage built it: variants never train one another's
+            else: graft(tree, self.trees[v.all_reads()[s].key], s)  # a dataset, a trained stage: shared
+        if self.seed is not None: seed_everything(_stage_seed(self.seed, name))
         return tree.build(name)
     obj = self.pipeline[name]
     if not _is_recipe(obj): return obj
