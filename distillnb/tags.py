@@ -4,7 +4,7 @@
 
 # %% ../nbs/06a_tags.ipynb #4060c95b
 from __future__ import annotations
-import functools, importlib, inspect, pkgutil, re, typing
+import functools, importlib, inspect, pkgutil, re, sys, typing
 import torch
 from fastcore.basics import patch
 from .core import DistillnbError, did_you_mean
@@ -103,6 +103,26 @@ def _torch_lookup(name:str):
         if obj is None: return None
     return obj if isinstance(obj, type) else None
 
+# %% ../nbs/06a_tags.ipynb #b4595d3c
+_RAY_EXTRA = "pip install 'distillnb[ray]'"
+
+def _ray_lookup(name:str):
+    "The Ray Tune class `name` names: a scheduler by its bare name, or a dotted path below `ray`; Ray is imported only now."
+    try: schedulers = importlib.import_module('ray.tune.schedulers')
+    except ImportError: raise ConfigError(f"!ray.{name} needs Ray Tune: {_RAY_EXTRA}") from None
+    if '.' not in name: obj = getattr(schedulers, name, None)
+    else:
+        mod, _, attr = name.rpartition('.')
+        try: obj = getattr(importlib.import_module(f'ray.{mod}'), attr, None)
+        except ImportError: obj = None
+    return obj if isinstance(obj, type) else None
+
+def _ray_classes() -> dict:
+    "Ray Tune's schedulers by name, for suggestions: empty until a `!ray.` tag has imported Ray."
+    mod = sys.modules.get('ray.tune.schedulers')
+    if mod is None: return {}
+    return {n: o for n, o in vars(mod).items() if not n.startswith('_') and isinstance(o, type) and issubclass(o, mod.TrialScheduler)}
+
 # %% ../nbs/06a_tags.ipynb #0505babe
 _sched = torch.optim.lr_scheduler
 _TORCH_CONSTRAINTS = {  # a torch class (or base) -> {argument: constraint}
@@ -196,18 +216,19 @@ def constraints(self:_Target) -> dict:
 
 # %% ../nbs/06a_tags.ipynb #77f747bb
 class _Registry:
-    "The tags known right now: yours, the package's public classes, torch short names, `torch.*`."
+    "The tags known right now: yours, the package's public classes, torch short names, `torch.*`, `ray.*`."
     def __init__(self):
         mods, self.failed = _package_modules()
         self.classes = {**_short_names(), **_package_classes(mods), **_USER_TAGS}
 
     def lookup(self, name:str):
         if name in self.classes: return self.classes[name]
-        return _torch_lookup(name[6:]) if name.startswith('torch.') else None
+        if name.startswith('torch.'): return _torch_lookup(name[6:])
+        return _ray_lookup(name[4:]) if name.startswith('ray.') else None
 
     def candidates(self) -> list:
         "Every tag, for did-you-mean suggestions."
-        out = list(self.classes) + [f'torch.{n}' for n in _torch_classes()]
+        out = list(self.classes) + [f'torch.{n}' for n in _torch_classes()] + [f'ray.{n}' for n in _ray_classes()]
         out += [f'{t}.{f}' for t, c in self.classes.items() if isinstance(c, type) for f in _factories(c)]
         return out
 
