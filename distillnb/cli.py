@@ -48,6 +48,9 @@ def _run_args(p:argparse.ArgumentParser):
                    help="carry on an earlier run of the same config in the same folder: finished stages are restored, an interrupted trainer goes on from its checkpoint, e.g. distillnb run tutorial.yaml --resume")
     p.add_argument('--tensorboard', action='store_true', default=None,
                    help="write TensorBoard event files for every trainer, each into its own folder's tensorboard/ (sets DISTILLNB_TENSORBOARD), e.g. distillnb run tutorial.yaml --tensorboard, then tensorboard --logdir runs/<name>")
+    p.add_argument('--ray', action='store_true', default=None,
+                   help="run the variants of each search (!g, !s) as Ray Tune trials, in parallel, on this machine unless --ray-address says where (needs pip install 'distillnb[ray]'), e.g. distillnb run search.yaml --ray")
+    p.add_argument('--ray-address', metavar='ADDR', help="with --ray: the Ray cluster to use instead of starting one here, e.g. --ray-address ray://head:10001")
     p.add_argument('--force', action='store_true', default=None,
                    help="delete an earlier run in the folder and start again; with --resume, resume although the config changed, e.g. distillnb run tutorial.yaml --force")
 
@@ -77,7 +80,8 @@ def _run(args) -> int:
         if not data.is_dir(): raise DistillnbError(f"--data-dir {args.data_dir}: no such folder: give the folder holding the SST files")
     env = ({} if data is None else {'DISTILLNB_DATA': data.resolve()}) | ({'DISTILLNB_TENSORBOARD': 1} if getattr(args, 'tensorboard', None) else {})
     with env_vars(**env):
-        exp = Experiment.from_config(args.config, args.set, save_path=args.save_path, device=args.device, resume=args.resume, force=args.force)
+        exp = Experiment.from_config(args.config, args.set, save_path=args.save_path, device=args.device, resume=args.resume, force=args.force,
+                                     ray=args.ray or (True if args.ray_address else None), ray_address=args.ray_address)
         args.folder = exp.folder  # where an internal error's traceback goes
         exp.run()
     return 0
@@ -94,7 +98,20 @@ def _check(args) -> int:
         print(f"{len(problems)} problem{'s' * (len(problems) > 1)} in {args.config}", file=sys.stderr)
         return 1
     print(f"OK: {args.config}: experiment {exp.name!r} with stages {', '.join(exp.stage_names)} (nothing was built)")
+    for line in _trials(exp): print(line)
     return 0
+
+def _trials(exp, most:int=8) -> list:
+    "What `check` says about a search: how many trials in all, and each stage's count and names."
+    if exp.config is None or not exp.config.searches: return []
+    plan, cut = exp.config.trial_plan(exp.reduce), None
+    out = [f"search: {sum(map(len, plan.values()))} trials in all, one per variant of each stage"]
+    for stage, vs in plan.items():
+        if len(vs) > 1 or vs[0].name:
+            names = ', '.join(v.name for v in vs[:most]) + (f', … and {len(vs) - most} more' if len(vs) > most else '')
+            out.append(f"  {stage}: {len(vs)} trial{'s' * (len(vs) > 1)}" + (f" (below reduce {cut}: names of the first kept)" if cut else '') + f": {names}")
+        if stage in exp.reduce: cut = f"{{{stage}: {exp.reduce[stage]}}}"
+    return out
 
 # %% ../nbs/07a_cli.ipynb #9b4ee727
 def _resume_command(args) -> str:
