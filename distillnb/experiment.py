@@ -4,13 +4,14 @@
 
 # %% ../nbs/07_experiment.ipynb #d077ee34
 from __future__ import annotations
-import difflib, functools, inspect, json, os, re, shutil, time, zlib
+import functools, inspect, json, os, re, shutil, time, zlib
 from pathlib import Path
 import torch
 from fastcore.basics import patch
 from .core import DistillnbError, seed_everything, choose_device, check_int, did_you_mean, atomic_write, env_vars, stale_temporaries
 from .config import ConfigTree, ConfigError, load_config
 from .lock import RunLock, check_save_path, _who
+from .runfolder import _difference, _record, _write_json, _read_json
 from .search import Variant, plan_stage, best_first, check_reduce, graft, search_table
 from .distributed import is_main, barrier, init_distributed
 
@@ -116,51 +117,6 @@ def _identity(self:Experiment) -> dict:
         text = '\n'.join(l for l in self.config.to_yaml().splitlines() if not re.match(rf"({'|'.join(opts)}):", l))
     return {'name': self.name, 'seed': self.seed, 'stages': self.stage_names, 'config': text}
 
-# %% ../nbs/07_experiment.ipynb #815b2887
-def _yaml_path(lines:list, i:int) -> str:
-    "The dotted key path of line `i` of YAML written by `ConfigTree.to_yaml`, read from the indentation."
-    key = lambda l: l.strip().split(':')[0]
-    path, ind = [key(lines[i])], len(lines[i]) - len(lines[i].lstrip())
-    for l in reversed(lines[:i]):
-        j = len(l) - len(l.lstrip())
-        if j < ind and l.strip(): path.insert(0, key(l)); ind = j
-    return '.'.join(path)
-
-def _difference(old:dict, new:dict) -> str:
-    "How the experiment recorded in a folder differs from this one, in a few words; '' when it does not."
-    for k in ('name', 'seed', 'stages'):
-        if old.get(k) != new.get(k): return f"{k} {old.get(k)!r} there, {new.get(k)!r} here"
-    a, b = old.get('config'), new.get('config')
-    if (a is None) != (b is None): return f"one was run from {'a config' if a else 'Python objects'}, this one from {'a config' if b else 'Python objects'}"
-    a, b = (a or '').splitlines(), (b or '').splitlines()
-    for op, i, _, j, _ in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if op == 'insert': return f"config differs at {_yaml_path(b, j)}: {b[j].strip()!r} here, not there"
-        if op == 'delete': return f"config differs at {_yaml_path(a, i)}: {a[i].strip()!r} there, not here"
-        if op == 'replace': return f"config differs at {_yaml_path(b, j)}: {a[i].strip()!r} there, {b[j].strip()!r} here"
-    return ''
-
-# %% ../nbs/07_experiment.ipynb #fdbecb8d
-def _write_json(path:Path, obj) -> Path:
-    "Write `obj` as JSON through a temporary file, so that a crash never leaves half a file."
-    return atomic_write(path, json.dumps(obj, indent=1, default=str))
-
-def _read_json(path:Path) -> dict:
-    try: return json.loads(Path(path).read_text())
-    except (OSError, ValueError): return {}
-
-# %% ../nbs/07_experiment.ipynb #66dfc9c7
-@patch
-def _record(self:Experiment, saved:Path) -> dict:
-    "The experiment recorded in `saved`; a damaged record is an error, unless `force` says to go on regardless."
-    try:
-        rec = json.loads(saved.read_text())
-        if isinstance(rec, dict) and 'name' in rec: return rec
-        why = 'it holds no experiment record'
-    except (OSError, ValueError) as e: why = f"{type(e).__name__}: {str(e).splitlines()[0]}"
-    if self.force: return {}  # differs from every experiment: resumed with --resume --force, else cleared
-    raise ExperimentError(f"{saved} is damaged ({why}), so it cannot tell which experiment the folder holds: "
-                          "add --force (force=True) to start again, or --resume --force to carry on with this config")
-
 # %% ../nbs/07_experiment.ipynb #10527e86
 @patch
 def _prepare_folder(self:Experiment):
@@ -170,7 +126,7 @@ def _prepare_folder(self:Experiment):
     if self.folder.is_dir() and any(self.folder.iterdir()):
         if not saved.is_file():
             raise ExperimentError(f"{self.folder} exists and holds no distillnb experiment, so it is left alone: choose another name or save_path")
-        diff, how = _difference(self._record(saved), mine), "add force=True (--force) to delete it and start again"
+        diff, how = _difference(_record(saved, self.force, ExperimentError), mine), "add force=True (--force) to delete it and start again"
         if self.resume and diff and not self.force:
             raise ExperimentError(f"{self.folder} holds a different experiment ({diff}): resume with the config it ran with, "
                                   "or add force=True (--force) to resume anyway")
