@@ -73,7 +73,7 @@ def _tb_train(self:TensorBoardMixin, loss_sum:Tensor, # the step's summed traini
              ):
     "Write the training scalars at global step `_iteration`; the loss is the mean since the last write of this step."
     step, s0, n0 = self._tb_last if self._tb_last is not None and self._tb_last[0] == self._step else (self._step, 0.0, 0)
-    total, w, it = float(loss_sum), self._tb.add_scalar, self._iteration  # the one read of the device per write
+    total, w, it = float(loss_sum), self._tb.add_scalar, self._iteration  # the loss: read once per write
     w('Training/Loss', (total - s0) / (n_seen - n0), it)
     if grad_norm is not None: w('Training/Gradient_Norm', float(grad_norm), it)
     w('Training/Parameter_Norm', float(_norm(p.detach() for p in self._params)), it)
