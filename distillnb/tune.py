@@ -33,15 +33,16 @@ class StoppedEarly(SystemExit):
 def _nan(x) -> float: return math.nan if x is None else float(x)
 
 def _reporter(report:Callable, # `ray.tune.report`
-              mode:str, # 'max' or 'min'
+              mode:str, # 'max' or 'min': the metric's direction when a step does not say (`lower_is_better`)
              ) -> tuple[Callable, dict]: # `(on_step, state)`
     "`on_step(row)` for a trial: each step's score reported to Tune, except the last, kept in `state['last']` for the final report."
-    state, better = {'last': None, 'best': None}, (lambda a, b: a > b) if mode == 'max' else (lambda a, b: a < b)
+    state = {'last': None, 'best': None}
     def on_step(row:dict):
-        m = row.get('metric')
-        if m is not None and m == m and (state['best'] is None or better(m, state['best'])): state['best'] = m
+        m, lower = row.get('metric'), bool(row.get('lower_is_better', mode == 'min'))
+        if m is not None and m == m and (state['best'] is None or (m < state['best'] if lower else m > state['best'])): state['best'] = m
         best = row['best'] if row.get('best') is not None else state['best']
-        state['last'] = {'score': _nan(m), 'best': _nan(best), 'step': int(row.get('step', 0)), 'metric_name': str(row.get('metric_name') or '')}
+        state['last'] = {'score': (-1 if lower else 1) * _nan(m), 'best': _nan(best), 'step': int(row.get('step', 0)),
+                         'metric_name': str(row.get('metric_name') or ''), 'lower_is_better': lower}
         if row.get('finished'): return  # reported with the result: a stop here would cut the trial's last writes
         try: report(state['last'])
         except SystemExit: raise StoppedEarly(0) from None
@@ -70,7 +71,8 @@ def _stopped(spec:dict, m:dict, mode:str) -> dict:
     best = m.get('best', math.nan)
     return {'key': spec.get('key'), 'stage': spec.get('stage'), 'variant': spec.get('variant', spec.get('key')), 'status': StoppedEarly.status,
             'metric': None if best is None or best != best else best, 'metric_name': m.get('metric_name') or None,
-            'steps': int(m.get('step', 0)), 'seconds': round(float(m.get('time_total_s', 0.0)), 3), 'lower_is_better': mode == 'min'}
+            'steps': int(m.get('step', 0)), 'seconds': round(float(m.get('time_total_s', 0.0)), 3),
+            'lower_is_better': bool(m.get('lower_is_better', mode == 'min'))}
 
 # %% ../nbs/07e_tune.ipynb #3f25053d
 def _results(grid, # Tune's `ResultGrid`
@@ -104,10 +106,10 @@ def _storage(specs:list) -> Path:
     s = specs[0]
     return Path(s['save_path']) / s['name'] / 'ray' if s.get('save_path') and s.get('name') else Path(tempfile.gettempdir()) / 'distillnb-ray'
 
-def _tuner(tune, fn:Callable, specs:list, mode:str, scheduler, storage:Path):
-    "A `Tuner` over the trials' indices: one trial per spec, Tune's output off, no retries (a failed trial is reported, not run again)."
+def _tuner(tune, fn:Callable, specs:list, scheduler, storage:Path):
+    "A `Tuner` over the trials' indices, maximising `score`: one trial per spec, Tune's output off, no retries (a failed trial is reported, not run again)."
     return tune.Tuner(fn, param_space={'trial': tune.grid_search(list(range(len(specs))))},
-                      tune_config=tune.TuneConfig(metric='score', mode=mode, scheduler=scheduler, reuse_actors=True,
+                      tune_config=tune.TuneConfig(metric='score', mode='max', scheduler=scheduler, reuse_actors=True,
                                                   trial_dirname_creator=lambda t: _dirname(specs[t.config['trial']], t.trial_id)),
                       run_config=tune.RunConfig(name=str(specs[0].get('stage') or 'trials'), storage_path=str(storage.resolve()), verbose=0,
                                                 failure_config=tune.FailureConfig(max_failures=0)))
@@ -118,21 +120,21 @@ def _check_scheduler(scheduler):
     if scheduler is None: return
     if getattr(scheduler, '_metric', None) is not None or getattr(scheduler, '_mode', None) is not None:
         raise DistillnbError(f"leave metric and mode out of the {type(scheduler).__name__}: the trials report the trainer's own "
-                             "metric as 'score', and its mode follows lower_is_better")
+                             "metric as 'score' (negated when lower is better), which the scheduler maximises")
 
 # %% ../nbs/07e_tune.ipynb #bb8b3d78
 def run_on_ray(specs:list[dict], # one per trial, e.g. from `Experiment.trial_spec`: JSON-able
                resources_per_trial:dict|None=None, # what one trial takes, e.g. {'cpu': 1, 'gpu': 1}; default {'cpu': 1}
                scheduler=None, # a Tune scheduler built without metric and mode, e.g. `!ray.ASHAScheduler {grace_period: 1}`
                address:str|None=None, # a running Ray cluster, e.g. 'ray://head:10001' or 'auto'; default: a Ray started here
-               mode:str|None=None, # 'max' or 'min' for the scheduler; default: 'min' when the specs say lower_is_better, else 'max'
+               mode:str|None=None, # 'max' or 'min': the metric's direction when the trials' steps do not say; default 'max'
                trial_fn:Callable|None=None, # `trial_fn(spec, on_step=None) -> dict` runs one trial; default `run_trial_spec`
                storage_path:str|Path|None=None, # Tune's folder; default `ray/` in the experiment's folder
                num_cpus:int|None=None, # CPUs of a Ray started here; default: all of this machine's
               ) -> list[dict]: # one result per spec, in the same order
     "Run `specs` as Ray Tune trials, as many at once as resources allow, stopped early by `scheduler`; their results in the specs' order."
     ray, tune = _ray()
-    mode = mode or ('min' if specs and specs[0].get('lower_is_better') else 'max')
+    mode = mode or 'max'
     check_choice(mode, 'mode', ('max', 'min')); _check_scheduler(scheduler)
     resources = dict(resources_per_trial or {'cpu': 1})
     for k, v in resources.items(): check_number(v, f'resources_per_trial.{k}', low=0)
@@ -141,7 +143,7 @@ def run_on_ray(specs:list[dict], # one per trial, e.g. from `Experiment.trial_sp
     try:
         fn = tune.with_resources(_trainable(trial_fn or run_trial_spec, specs, mode), resources)
         with env_vars(RAY_AIR_NEW_OUTPUT='0'):  # Tune's older output, which verbose=0 silences entirely
-            grid = _tuner(tune, fn, specs, mode, scheduler, Path(storage_path) if storage_path else _storage(specs)).fit()
+            grid = _tuner(tune, fn, specs, scheduler, Path(storage_path) if storage_path else _storage(specs)).fit()
         return _results(grid, specs, mode)
     finally:
         if started: ray.shutdown()
