@@ -16,7 +16,7 @@ from .search import Variant, plan_stage, best_first, check_reduce, graft, search
 from .distributed import is_main, barrier, init_distributed
 
 # %% auto #0
-__all__ = ['ExperimentError', 'Experiment', 'run_trial_spec', 'run_config']
+__all__ = ['ExperimentError', 'Experiment', 'run_config']
 
 # %% ../nbs/07_experiment.ipynb #c22e3447
 class ExperimentError(DistillnbError):
@@ -258,7 +258,9 @@ def _run_stage(self:Experiment, i:int, name:str, v:Variant|None=None):
             finished = not stage.run()
             if self._on_step is not None: self._on_step(_step_row(stage, steps, finished))
     except BaseException as e:
-        self._report(i, v, stage, 'stopped', f'stopped in step {steps} ({type(e).__name__})', steps - 1, start)
+        early = getattr(e, 'status', None) == 'stopped early'  # Ray's scheduler, from `_on_step`: step `steps` had finished
+        self._report(i, v, stage, 'stopped early' if early else 'stopped', f'stopped after step {steps} by the scheduler' if early
+                     else f'stopped in step {steps} ({type(e).__name__})', steps if early else steps - 1, start)
         if isinstance(e, DistillnbError) and not isinstance(e, ConfigError) and e.args and isinstance(e.args[0], str):
             e.args = (f"stage {name!r}: {e.args[0]}", *e.args[1:])  # the line names the stage
         if isinstance(e, OSError):  # the file system refusing a path or running out of room: the user's to fix
@@ -280,7 +282,9 @@ def _run_variants(self:Experiment, i:int, name:str):
     "Run every variant of stage `name` not finished in this process (on Ray when asked and there are several), then reduce."
     variants = self._plan(name)
     todo = [v for v in variants if v.key not in self.stages or self.results.get(v.key, {}).get('status') != 'done']
-    if self.ray and len(todo) > 1: self._run_on_ray(name, todo)
+    if self.ray and len(todo) > 1:
+        from distillnb.tune import run_variants  # Ray's side of a search (07e_tune), imported only when asked for
+        self._on_ray.update(run_variants(self, name, todo))
     for v in todo: self._run_stage(i, name, v)  # those Ray ran are restored from their folders
     self._keep(name, variants)
 
@@ -313,44 +317,6 @@ def _step_row(stage, step:int, finished:bool) -> dict:
     latest = hist[-1].get(f'val {name}') if isinstance(hist[-1], dict) else None
     return {'step': step, 'metric': latest if latest is not None else best, 'best': best, 'metric_name': name,
             'lower_is_better': bool(getattr(stage, 'lower_is_better', False)), 'finished': finished}
-
-# %% ../nbs/07_experiment.ipynb #60e4a2e6
-@patch
-def trial_spec(self:Experiment, v:Variant) -> dict:
-    "Everything another process needs to run variant `v`: JSON-able and picklable."
-    reads = sorted(v.all_reads().items(), key=lambda sv: self.stage_names.index(sv[0]))
-    return {'config': self.config.to_yaml(), 'src': str(self.config.src), 'name': self.name, 'save_path': str(Path(self.save_path).resolve()),
-            'seed': self.seed, 'device': self.device, 'reduce': self.reduce, 'stage': v.stage, 'key': v.key, 'choices': v.choices,
-            'reads': [[s, r.choices] for s, r in reads], 'cwd': os.getcwd(), 'env': {k: v for k, v in os.environ.items() if k.startswith('DISTILLNB_')}}  # data, cache, device, TensorBoard
-
-def run_trial_spec(spec:dict, # from `Experiment.trial_spec`
-                   on_step=None, # called with a dict after each `run()` of the trial's stage (Ray's `tune.report`)
-                  ) -> dict: # the trial's result, as in `results.json`
-    "Run one trial of a search in this process: the stages it reads restored from their folders, then its own stage."
-    os.environ.update(spec.get('env', {}))
-    if spec.get('cwd'): os.chdir(spec['cwd'])  # relative paths in the config mean what they meant for the main process
-    exp = Experiment(spec['name'], load_config(spec['config'], name=spec['src']), spec['save_path'], seed=spec['seed'],
-                     resume=True, device=spec['device'], reduce=spec.get('reduce'))
-    exp._worker, exp._on_step, exp._start = True, on_step, time.perf_counter()
-    for stage, choices in [*spec['reads'], [spec['stage'], spec['choices']]]:
-        v = next(v for v in exp._plan(stage) if v.choices == choices)
-        exp._kept[stage] = [v]
-        exp._run_stage(exp.stage_names.index(stage), stage, v)
-    return exp.results[spec['key']]
-
-# %% ../nbs/07_experiment.ipynb #d44824f8
-@patch
-def _run_on_ray(self:Experiment, name:str, variants:list):
-    "Run `variants` of stage `name` as Ray Tune trials, in parallel; the main process restores them afterwards."
-    if self.config is None: raise ExperimentError("ray=True runs the trials of a config's search: give the experiment a config")
-    from distillnb.tune import run_on_ray  # an optional extra, `distillnb[ray]`: imported only when asked for
-    results = run_on_ray([self.trial_spec(v) for v in variants], resources_per_trial=self.resources_per_trial,
-                         scheduler=self.scheduler, address=self.ray_address)
-    for v, res in zip(variants, results):
-        if res.get('status') not in ('done', 'stopped early'):
-            raise ExperimentError(f"trial {v.key} failed on Ray ({res.get('error') or res.get('status')}): its log is in {self.folder / v.key}; "
-                                  "run it without --ray to see the error here")
-        self._on_ray.add(v.key)
 
 # %% ../nbs/07_experiment.ipynb #937e9a12
 @patch

@@ -4,14 +4,53 @@
 
 # %% ../nbs/07e_tune.ipynb #6b573f68
 from __future__ import annotations
-import json, logging, math, re, tempfile
+import json, logging, math, os, re, tempfile, time
 from pathlib import Path
 from typing import Callable
 from .core import DistillnbError, check_choice, check_number, env_vars
-from .experiment import run_trial_spec
+from .config import load_config
+from .search import Variant
+from .experiment import Experiment, ExperimentError
 
 # %% auto #0
-__all__ = ['RAY_EXTRA', 'StoppedEarly', 'run_on_ray']
+__all__ = ['RAY_EXTRA', 'trial_spec', 'run_trial_spec', 'run_variants', 'StoppedEarly', 'run_on_ray']
+
+# %% ../nbs/07e_tune.ipynb #60e4a2e6
+def trial_spec(exp:Experiment, v:Variant) -> dict:
+    "Everything another process needs to run variant `v` of `exp`'s search: JSON-able and picklable."
+    reads = sorted(v.all_reads().items(), key=lambda sv: exp.stage_names.index(sv[0]))
+    return {'config': exp.config.to_yaml(), 'src': str(exp.config.src), 'name': exp.name, 'save_path': str(Path(exp.save_path).resolve()),
+            'seed': exp.seed, 'device': exp.device, 'reduce': exp.reduce, 'stage': v.stage, 'key': v.key, 'variant': v.name, 'choices': v.choices,
+            'reads': [[s, r.choices] for s, r in reads], 'cwd': os.getcwd(), 'env': {k: v for k, v in os.environ.items() if k.startswith('DISTILLNB_')}}  # data, cache, device, TensorBoard
+
+def run_trial_spec(spec:dict, # from `trial_spec`
+                   on_step=None, # called with a dict after each `run()` of the trial's stage (Ray's `tune.report`)
+                  ) -> dict: # the trial's result, as in `results.json`
+    "Run one trial of a search in this process: the stages it reads restored from their folders, then its own stage."
+    os.environ.update(spec.get('env', {}))
+    if spec.get('cwd'): os.chdir(spec['cwd'])  # relative paths in the config mean what they meant for the main process
+    exp = Experiment(spec['name'], load_config(spec['config'], name=spec['src']), spec['save_path'], seed=spec['seed'],
+                     resume=True, device=spec['device'], reduce=spec.get('reduce'))
+    exp._worker, exp._on_step, exp._start = True, on_step, time.perf_counter()
+    for stage, choices in [*spec['reads'], [spec['stage'], spec['choices']]]:
+        v = next(v for v in exp._plan(stage) if v.choices == choices)
+        exp._kept[stage] = [v]
+        exp._run_stage(exp.stage_names.index(stage), stage, v)
+    return exp.results[spec['key']]
+
+# %% ../nbs/07e_tune.ipynb #d44824f8
+def run_variants(exp:Experiment, # an experiment with `ray` on
+                 name:str, variants:list, # a stage's variants still to run
+                ) -> list: # their keys, for the experiment to restore from their folders
+    "Run `variants` of stage `name` as Ray Tune trials, in parallel: what `Experiment(..., ray=True)` does for each search."
+    if exp.config is None: raise ExperimentError("ray=True runs the trials of a config's search: give the experiment a config")
+    results = run_on_ray([trial_spec(exp, v) for v in variants], resources_per_trial=exp.resources_per_trial,
+                         scheduler=exp.scheduler, address=exp.ray_address)
+    for v, res in zip(variants, results):
+        if res.get('status') not in ('done', 'stopped early'):
+            raise ExperimentError(f"trial {v.key} failed on Ray ({res.get('error') or res.get('status')}): its log is in {exp.folder / v.key}; "
+                                  "run it without --ray to see the error here")
+    return [v.key for v in variants]
 
 # %% ../nbs/07e_tune.ipynb #0522b494
 RAY_EXTRA = "pip install 'distillnb[ray]'"
@@ -123,7 +162,7 @@ def _check_scheduler(scheduler):
                              "metric as 'score' (negated when lower is better), which the scheduler maximises")
 
 # %% ../nbs/07e_tune.ipynb #bb8b3d78
-def run_on_ray(specs:list[dict], # one per trial, e.g. from `Experiment.trial_spec`: JSON-able
+def run_on_ray(specs:list[dict], # one per trial, e.g. from `trial_spec`: JSON-able
                resources_per_trial:dict|None=None, # what one trial takes, e.g. {'cpu': 1, 'gpu': 1}; default {'cpu': 1}
                scheduler=None, # a Tune scheduler built without metric and mode, e.g. `!ray.ASHAScheduler {grace_period: 1}`
                address:str|None=None, # a running Ray cluster, e.g. 'ray://head:10001' or 'auto'; default: a Ray started here
