@@ -301,8 +301,9 @@ def _keep(self:Experiment, name:str, variants:list):
                          'metric_name': first['metric_name'], 'lower_is_better': first['lower_is_better']}
     for v in variants[:0] if k >= len(variants) else order[k:]: self.stages.pop(v.key, None); self.trees.pop(v.key, None)  # free them
     if is_main() and not self._worker: atomic_write(self.folder / 'search.md', search_table(self.results, self.search) + '\n')
-    if is_main(): print(f"  {name}: {len(variants)} variants, best {order[0].name} ({first['metric_name']} {first['metric']})"
-                        + (f"; reduce keeps {k}" if k < len(variants) else ''), flush=True)
+    score = '' if first['metric'] is None else f" ({first['metric_name']} {first['metric']:.4f})"
+    if is_main() and len(variants) > 1: print(f"  {name}: {len(variants)} variants, best {order[0].name}{score}"
+                                              + (f"; reduce keeps {k}" if k < len(variants) else ''), flush=True)
 
 @patch
 def best(self:Experiment, stage:str) -> str:

@@ -14,7 +14,7 @@ from .search import search_table
 from .data import BaseSampler
 
 # %% auto #0
-__all__ = ['inference_speed', 'latency', 'expected_calibration_error', 'embedding_params', 'bundle_mb', 'Report']
+__all__ = ['inference_speed', 'latency', 'expected_calibration_error', 'embedding_params', 'bundle_mb', 'Report', 'plot_search']
 
 # %% ../nbs/07b_report.ipynb #d6fe364d
 def _batches(data, columns, batch_size:int, max_examples:int, seed:int):
@@ -184,6 +184,20 @@ def _search(self:Report) -> str:
     search = getattr(self.experiment, 'search', None)
     return search_table(self.experiment.results, search) if isinstance(search, dict) and search else ''
 
+def plot_search(results:dict, search:dict): # as `search.search_table` takes them
+    "One bar chart per stage with a search: each variant's dev score, the best one highlighted."
+    import matplotlib.pyplot as plt
+    stages = [(s, v) for s, v in search.items() if len(v['variants']) > 1]
+    fig, axes = plt.subplots(1, len(stages), figsize=(5.5 * len(stages), 0.45 * max(len(v['variants']) for _, v in stages) + 1.2), squeeze=False)
+    for ax, (stage, s) in zip(axes[0], stages):
+        names, scores = [k.split('/', 1)[-1] for k in s['variants']], [results[k].get('metric') or 0.0 for k in s['variants']]
+        ax.barh(names, scores, color=['tab:orange' if k == s['best'] else 'tab:blue' for k in s['variants']])
+        lo = min(scores); ax.set_xlim(lo - (max(scores) - lo + 1e-3) * 0.5, max(scores) + (max(scores) - lo + 1e-3) * 0.2)
+        ax.invert_yaxis(); ax.grid(axis='x', alpha=.3)
+        ax.set(title=f'{stage}: best in orange', xlabel=f"dev {s['metric_name']} ({'lower' if s.get('lower_is_better') else 'higher'} is better)")
+    fig.tight_layout()
+    return fig
+
 @patch
 def run(self:Report):
     "Measure every row, print the table, and save it (with a plot) in `save_dir`; runs once."
@@ -269,4 +283,6 @@ def save(self:Report, folder:str|Path|None=None, # default: `save_dir`
     (folder / 'report.json').write_text(json.dumps({'batch_size': self.batch_size, 'device': str(_device_of(next(iter(self.trainers.values())).model)),
                                                     'rows': self.rows}, indent=1) + '\n')
     fig = self.plot(); fig.savefig(folder / 'report.png', dpi=110); plt.close(fig)
+    if self._search():  # the search's variants, as bars
+        fig = plot_search(self.experiment.results, self.experiment.search); fig.savefig(folder / 'search.png', dpi=110); plt.close(fig)
     return folder
