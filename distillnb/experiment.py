@@ -157,12 +157,13 @@ def _build_stage(self:Experiment, name:str, v:Variant):
     "Stage `name` (variant `v`): built from the config, made by its recipe, or given as it is."
     if self.config is not None and not self.config.searches: return self.config.build(name)
     if self.config is not None:  # a tree of its own: the stages it reads grafted in from theirs, or built again
-        tree = self.trees[v.key] = self.config.variant(v)
+        tree, several = self.config.variant(v), len(self._plan(name)) > 1
+        self.trees[v.key] = tree
         for s in sorted(v.all_reads(), key=self.stage_names.index):
             built = self.trees[v.all_reads()[s].key].stages_node.items[s].obj
-            if isinstance(built, torch.nn.Module) and not callable(getattr(built, 'run', None)):
+            if several and isinstance(built, torch.nn.Module) and not callable(getattr(built, 'run', None)):
                 if self.seed is not None: seed_everything(_stage_seed(self.seed, s))
-                tree.build(s)  # a model of its own, as its stage built it: variants never train one another's
+                tree.build(s).load_state_dict(built.state_dict())  # a copy of its own, with the weights the stage holds now
             else: graft(tree, self.trees[v.all_reads()[s].key], s)  # a dataset, a trained stage: shared
         if self.seed is not None: seed_everything(_stage_seed(self.seed, name))
         return tree.build(name)
