@@ -172,12 +172,12 @@ def run_on_ray(specs:list[dict], # one per trial, e.g. from `trial_spec`: JSON-a
                num_cpus:int|None=None, # CPUs of a Ray started here; default: all of this machine's
               ) -> list[dict]: # one result per spec, in the same order
     "Run `specs` as Ray Tune trials, as many at once as resources allow, stopped early by `scheduler`; their results in the specs' order."
-    ray, tune = _ray()
     mode = mode or 'max'
-    check_choice(mode, 'mode', ('max', 'min')); _check_scheduler(scheduler)
+    check_choice(mode, 'mode', ('max', 'min')); _check_scheduler(scheduler)  # bad arguments fail first, Ray or not
     resources = dict(resources_per_trial or {'cpu': 1})
     for k, v in resources.items(): check_number(v, f'resources_per_trial.{k}', low=0)
     if not specs: return []
+    ray, tune = _ray()
     started = _start_ray(ray, address, num_cpus)
     try:
         fn = tune.with_resources(_trainable(trial_fn or run_trial_spec, specs, mode), resources)
