@@ -250,6 +250,7 @@ def _run_stage(self:Experiment, i:int, name:str, v:Variant|None=None):
     ran_elsewhere = _read_json(self.folder / v.key / 'result.json').get('status') in ('done', 'stopped early') and v.key in self._on_ray
     earlier = _read_json(self.folder / v.key / 'result.json').get('seconds') or 0.0 if self.resume or ran_elsewhere else 0.0
     finished, how = self._restore(v.key, stage) if self.resume or ran_elsewhere else (False, '')
+    if ran_elsewhere and finished: how = 'ran on Ray, restored from its folder'
     kept = getattr(stage, 'elapsed', 0.0)  # a trainer's time, kept in its checkpoint: it survives a kill -9
     if how.startswith(('restored', 'continued')): start -= max(earlier, kept if isinstance(kept, (int, float)) else 0.0)  # all its runs
     steps = 0
