@@ -66,10 +66,14 @@ class ConfigTree:
         _index(self.root, self.stages_node)
         sample_options(self.root, self._seed())  # `!s` draws again after an override of the seed
 
+    def _setting_nodes(self) -> dict:
+        "The nodes written at the top of the config beside `pipeline:` (none when the top is the stages themselves)."
+        items = self.root.kwargs if isinstance(self.root, Schema) else {} if self.root is self.stages_node else self.root.items
+        return {k: v for k, v in items.items() if v is not self.stages_node}
+
     def _seed(self) -> int|None:
         "The experiment's `seed` as written at the top of the config, for the draws of `!s`."
-        items = self.root.kwargs if isinstance(self.root, Schema) else self.root.items if self.root is not self.stages_node else {}
-        seed = items.get('seed')
+        seed = self._setting_nodes().get('seed')
         return seed.value if isinstance(seed, Value) and isinstance(seed.value, int) else None
 
     @property
@@ -229,8 +233,7 @@ def build_all(self:ConfigTree) -> dict:
 @patch
 def settings(self:ConfigTree) -> dict:
     "The top-level arguments other than the pipeline (an experiment's `name`, `seed`…), built."
-    items = self.root.kwargs if isinstance(self.root, Schema) else {} if self.root is self.stages_node else self.root.items
-    return {k: self._build(v) for k, v in items.items() if v is not self.stages_node}
+    return {k: self._build(v) for k, v in self._setting_nodes().items()}
 
 # %% ../nbs/06_config.ipynb #b78b17f3
 def _set_child(node:Node, key:str, new:Node):

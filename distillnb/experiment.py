@@ -159,12 +159,13 @@ def _build_stage(self:Experiment, name:str, v:Variant):
     if self.config is not None:  # a tree of its own: the stages it reads grafted in from theirs, or built again
         tree, several = self.config.variant(v), len(self._plan(name)) > 1
         self.trees[v.key] = tree
-        for s in sorted(v.all_reads(), key=self.stage_names.index):
-            built = self.trees[v.all_reads()[s].key].stages_node.items[s].obj
+        reads = v.all_reads()
+        for s in sorted(reads, key=self.stage_names.index):
+            built = self.trees[reads[s].key].stages_node.items[s].obj
             if several and isinstance(built, torch.nn.Module) and not callable(getattr(built, 'run', None)):
                 if self.seed is not None: seed_everything(_stage_seed(self.seed, s))
                 tree.build(s).load_state_dict(built.state_dict())  # a copy of its own, with the weights the stage holds now
-            else: graft(tree, self.trees[v.all_reads()[s].key], s)  # a dataset, a trained stage: shared
+            else: graft(tree, self.trees[reads[s].key], s)  # a dataset, a trained stage: shared
         if self.seed is not None: seed_everything(_stage_seed(self.seed, name))
         return tree.build(name)
     obj = self.pipeline[name]
@@ -184,10 +185,12 @@ def _checkpoint_of(stage) -> Path|None:
     path = Path(d) / 'checkpoint.pt'
     return path if path.is_file() or path.with_name('checkpoint.prev.pt').is_file() else None  # a kill between the two renames
 
+_FINISHED = ('done', 'stopped early')  # the statuses of a stage that needs no more training: early, by Ray's scheduler
+
 @patch
 def _restore(self:Experiment, name:str, stage) -> tuple:
     "On resume: `(finished, how)` for stage `name`, after loading its checkpoint when it has one."
-    done = _read_json(self.folder / name / 'result.json').get('status') in ('done', 'stopped early')  # early: by Ray's scheduler
+    done = _read_json(self.folder / name / 'result.json').get('status') in _FINISHED
     ckpt, runs = _checkpoint_of(stage), callable(getattr(stage, 'run', None))
     if ckpt is not None: step = stage.load_checkpoint()
     if done and ckpt is not None and not getattr(stage, 'fell_back', False): return True, 'restored (finished earlier)'
@@ -247,8 +250,9 @@ def _run_stage(self:Experiment, i:int, name:str, v:Variant|None=None):
     stage = self.stages[v.key] = self._build_stage(name, v)
     if _writes_outputs(stage): stage.save_dir = self.folder / v.key
     if getattr(stage, 'experiment', False) is None: stage.experiment = self  # e.g. a report reading the other stages
-    ran_elsewhere = _read_json(self.folder / v.key / 'result.json').get('status') in ('done', 'stopped early') and v.key in self._on_ray
-    earlier = _read_json(self.folder / v.key / 'result.json').get('seconds') or 0.0 if self.resume or ran_elsewhere else 0.0
+    before = _read_json(self.folder / v.key / 'result.json')  # what an earlier run, or a Ray worker, left
+    ran_elsewhere = before.get('status') in _FINISHED and v.key in self._on_ray
+    earlier = before.get('seconds') or 0.0 if self.resume or ran_elsewhere else 0.0
     finished, how = self._restore(v.key, stage) if self.resume or ran_elsewhere else (False, '')
     if ran_elsewhere and finished: how = 'ran on Ray, restored from its folder'
     kept = getattr(stage, 'elapsed', 0.0)  # a trainer's time, kept in its checkpoint: it survives a kill -9

@@ -207,7 +207,7 @@ def run(self:Report):
     if self.card:
         for r, t in zip(self.rows, self.trainers.values()): r.update(self._card(t))
     print(self.table(), flush=True)
-    if self._search(): print('\n' + self._search(), flush=True)  # the variants of the experiment's searches
+    if (search := self._search()): print('\n' + search, flush=True)  # the variants of the experiment's searches
     if self.save_dir is not None: self.save()
 
 # %% ../nbs/07b_report.ipynb #9c687af2
@@ -279,10 +279,11 @@ def save(self:Report, folder:str|Path|None=None, # default: `save_dir`
     "Write `report.md`, `report.json` and `report.png` into `folder`."
     import matplotlib.pyplot as plt
     folder = Path(folder or self.save_dir); folder.mkdir(parents=True, exist_ok=True)
-    (folder / 'report.md').write_text(self.table() + '\n' + (f'\n{self._search()}\n' if self._search() else ''))
+    search = self._search()
+    (folder / 'report.md').write_text(self.table() + '\n' + (f'\n{search}\n' if search else ''))
     (folder / 'report.json').write_text(json.dumps({'batch_size': self.batch_size, 'device': str(_device_of(next(iter(self.trainers.values())).model)),
                                                     'rows': self.rows}, indent=1) + '\n')
     fig = self.plot(); fig.savefig(folder / 'report.png', dpi=110); plt.close(fig)
-    if self._search():  # the search's variants, as bars
+    if search:  # the search's variants, as bars
         fig = plot_search(self.experiment.results, self.experiment.search); fig.savefig(folder / 'search.png', dpi=110); plt.close(fig)
     return folder

@@ -10,7 +10,7 @@ from typing import Callable
 from .core import DistillnbError, check_choice, check_number, env_vars
 from .config import load_config
 from .search import Variant
-from .experiment import Experiment, ExperimentError
+from .experiment import Experiment, ExperimentError, _FINISHED
 
 # %% auto #0
 __all__ = ['RAY_EXTRA', 'trial_spec', 'run_trial_spec', 'run_variants', 'StoppedEarly', 'run_on_ray']
@@ -47,7 +47,7 @@ def run_variants(exp:Experiment, # an experiment with `ray` on
     results = run_on_ray([trial_spec(exp, v) for v in variants], resources_per_trial=exp.resources_per_trial,
                          scheduler=exp.scheduler, address=exp.ray_address)
     for v, res in zip(variants, results):
-        if res.get('status') not in ('done', 'stopped early'):
+        if res.get('status') not in _FINISHED:
             raise ExperimentError(f"trial {v.key} failed on Ray ({res.get('error') or res.get('status')}): its log is in {exp.folder / v.key}; "
                                   "run it without --ray to see the error here")
     return [v.key for v in variants]
