@@ -14,8 +14,8 @@ from .models import Embedder, TextClassifier, SoftmaxLayer, RNNEncoder, PooledRN
 from .train import to_probs
 
 # %% auto #0
-__all__ = ['EXPORTS', 'FILES', 'RUNTIMES', 'ExportError', 'SRULayer', 'ExportStudent', 'exportable', 'to_torchscript',
-           'export_onnx', 'int8_torch', 'int8_onnx', 'write_exports', 'ort_session', 'runtime_fn']
+__all__ = ['EXPORTS', 'FILES', 'RUNTIMES', 'ExportError', 'SRULayer', 'ExportStudent', 'pool_steps', 'exportable',
+           'to_torchscript', 'export_onnx', 'int8_torch', 'int8_onnx', 'write_exports', 'ort_session', 'runtime_fn']
 
 # %% ../nbs/09a_export.ipynb #080f6a90
 class ExportError(DistillnbError):
@@ -98,20 +98,25 @@ def _parts(model) -> tuple:
     return emb, rnn, _pool_name(pool)
 
 # %% ../nbs/09a_export.ipynb #8eaad835
+def pool_steps(h:Tensor, # (B, T, H) the top layer's outputs, zeros at padding
+               mask:Tensor, # (B, T) bool, True at tokens
+               name:str, # one of `_POOLS`
+              ) -> Tensor: # (B, H)
+    "The pooling `name` over the unpadded steps, in a form TorchScript and ONNX read."
+    m, rows = mask.unsqueeze(-1).to(h.dtype), torch.arange(h.shape[0])   # (B, T, 1)
+    if name == 'last': return h[rows, mask.shape[1] - 1 - mask.flip([1]).to(torch.int32).argmax(1)]
+    if name == 'first': return h[rows, mask.to(torch.int32).argmax(1)]
+    if name == 'sum': return (h * m).sum(1)
+    if name == 'avg': return (h * m).sum(1) / m.sum(1).clamp(min=1.0)
+    return (h * m + (m - 1.0) * 1e30).amax(1) * m.amax(1)
+
 def _student_forward(self, ids:Tensor, # (B, T) token ids
                     ) -> Tensor: # (B, C) log-probabilities (or probabilities, as the output layer gives)
     mask = ids != self.padding_idx                                      # (B, T)
     x = self.embedding(ids).transpose(0, 1)                             # (T, B, E)
     pad = (~mask).t().unsqueeze(-1).to(x.dtype)                         # (T, B, 1)
     for layer in self.layers: x = layer(x, pad)
-    h, m = x.transpose(0, 1), mask.unsqueeze(-1).to(x.dtype)            # (B, T, H), (B, T, 1)
-    rows = torch.arange(ids.shape[0])
-    if self.pooling == 'last': s = h[rows, mask.shape[1] - 1 - mask.flip([1]).to(torch.int32).argmax(1)]
-    elif self.pooling == 'first': s = h[rows, mask.to(torch.int32).argmax(1)]
-    elif self.pooling == 'sum': s = (h * m).sum(1)
-    elif self.pooling == 'avg': s = (h * m).sum(1) / m.sum(1).clamp(min=1.0)
-    else: s = (h * m + (m - 1.0) * 1e30).amax(1) * m.amax(1)
-    out = self.mlp(s)
+    out = self.mlp(pool_steps(x.transpose(0, 1), mask, self.pooling))
     return out.log_softmax(-1) if self.take_log else out.softmax(-1)
 ExportStudent.forward = _student_forward
 
@@ -199,7 +204,7 @@ def write_exports(model:nn.Module, folder:str|Path, exports:list, # any of `EXPO
     return {k: {'file': FILES[k], 'path': v} for k, v in done.items()}
 
 # %% ../nbs/09a_export.ipynb #5b5a4667
-RUNTIMES = ('torch', 'torchscript', 'onnx', 'int8', 'int8-torch', 'int8-onnx')
+RUNTIMES = ('torch', 'torchscript', 'onnx', 'int8', 'int8-torch', 'int8-onnx', 'fast', 'fast-int8')
 
 def ort_session(path:str|Path, threads:int|None=None):
     "An onnxruntime CPU session on `threads` threads (default: torch's)."
@@ -219,10 +224,14 @@ def runtime_fn(bundle, name:str='torch'): # name: one of `RUNTIMES`
     "A function: padded ids (B, T) -> class probabilities (B, C), run by `name`."
     name = check_choice(name, 'runtime', RUNTIMES, error=ExportError)
     if name == 'int8': name = 'int8-onnx' if 'int8-onnx' in bundle.exports else 'int8-torch'
-    if name in ('torch', 'torchscript', 'int8-torch'):
+    if name in ('fast', 'fast-int8'):
+        from distillnb.fast import fast_student   # built from the weights: no file; gives probabilities
+        m = fast_student(bundle.model, int8=name == 'fast-int8')[0]
+    elif name in ('torch', 'torchscript', 'int8-torch'):
         m = bundle.model.eval() if name == 'torch' else torch.jit.load(str(_file(bundle, name)), map_location='cpu')
-        def run(ids):
-            with torch.inference_mode(): return to_probs(m(ids)).float()
-        return run
-    sess = ort_session(_file(bundle, name))
-    return lambda ids: to_probs(torch.from_numpy(sess.run(None, {'ids': ids.numpy()})[0])).float()
+    else:
+        sess = ort_session(_file(bundle, name))
+        return lambda ids: to_probs(torch.from_numpy(sess.run(None, {'ids': ids.numpy()})[0])).float()
+    def run(ids):
+        with torch.inference_mode(): return m(ids) if name.startswith('fast') else to_probs(m(ids)).float()
+    return run
