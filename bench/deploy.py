@@ -7,9 +7,10 @@
 
 It measures, on SST-2 dev:
 - parity: each export's probabilities against eager PyTorch (max abs difference), and int8's change in dev accuracy;
-- speed: batch-1 latency (median) and batch-32 throughput of the student and the teacher in every runtime each can take,
+- speed: batch-1 latency (median) and batch-32 throughput of the student and the teacher in every runtime each can take
+  (the fast ones, built from the weights at load, only the student),
   alternated over two rounds (best kept), on `--threads` threads for torch and onnxruntime alike;
-- where the eager student's batch-1 time goes (torch.profiler);
+- where the student's batch-1 time goes (torch.profiler), eager and in its fastest runtime (fast-int8);
 - a bounded load test of `distillnb serve` on 127.0.0.1: concurrency 1, 8 and 32, with and without micro-batching.
 Its result goes to bench/.work/<mode>/results/deploy.json (a job result, as run.py writes them), and in full mode its keys and
 the run are merged into bench/results.json (read-modify-write through distillnb.core.atomic_write).
@@ -22,8 +23,24 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 from common import ROOT, quiet, work_dir, write_json, peak_rss_mb, loadavg, machine
 
-RUNTIMES = ('torch', 'torchscript', 'onnx', 'int8-torch', 'int8-onnx')
-NAMES = {'torch': 'eager PyTorch', 'torchscript': 'TorchScript', 'onnx': 'onnxruntime', 'int8-torch': 'int8 in torch', 'int8-onnx': 'onnxruntime int8'}
+RUNTIMES = ('torch', 'torchscript', 'onnx', 'int8-torch', 'int8-onnx', 'fast', 'fast-int8')
+NAMES = {'torch': 'eager PyTorch', 'torchscript': 'TorchScript', 'onnx': 'onnxruntime', 'int8-torch': 'int8 in torch', 'int8-onnx': 'onnxruntime int8',
+         'fast': 'fast (folded embedding, compiled recurrence)', 'fast-int8': 'fast int8'}
+
+
+def runtimes(b) -> dict:
+    "The runtimes `b`'s model takes (the fast ones only a student), each with its function (built once) and the path it takes."
+    from distillnb.export import ExportError, runtime_fn
+    out = {}
+    for rt in RUNTIMES:
+        try: fn = runtime_fn(b, rt)
+        except ExportError: continue
+        if rt.startswith('fast'):
+            from distillnb.fast import fast_student
+            how = fast_student(b.model, int8=rt == 'fast-int8')[1]
+        else: how = b.exports.get(rt, {}).get('path', 'the model itself')
+        out[rt] = (fn, how)
+    return out
 
 
 def bundles(run: Path, work: Path, force: bool) -> dict:
@@ -40,10 +57,11 @@ def bundles(run: Path, work: Path, force: bool) -> dict:
 
 def parity(b, texts: list[str], labels: list[int]) -> dict:
     "Max abs difference of each runtime's probabilities from eager PyTorch, and each runtime's dev accuracy."
-    probs = {rt: b.predict_probs(texts, rt, batch_size=64) for rt in RUNTIMES}
+    rts = runtimes(b)
+    probs = {rt: b.predict_probs(texts, rt, batch_size=64) for rt in rts}
     acc = {rt: 100 * sum(int(i) == l for i, l in zip(p.argmax(-1).tolist(), labels)) / len(labels) for rt, p in probs.items()}
     return {'max_abs_diff': {rt: float((p - probs['torch']).abs().max()) for rt, p in probs.items() if rt != 'torch'},
-            'dev_acc': acc, 'n': len(texts), 'paths': {k: v['path'] for k, v in b.exports.items()}}
+            'dev_acc': acc, 'n': len(texts), 'paths': {rt: how for rt, (_, how) in rts.items() if rt != 'torch'}}
 
 
 def batches(b, texts: list[str], size: int) -> list:
@@ -56,13 +74,11 @@ def batches(b, texts: list[str], size: int) -> list:
 
 def speed(bs: dict, texts: list[str], n_b1: int, rounds: int = 2) -> dict:
     "Batch-32 examples/s and batch-1 median ms for each model and runtime, alternated over `rounds` (best kept)."
-    from distillnb.export import runtime_fn
-    out = {}
+    out, fns = {}, {who: runtimes(b) for who, b in bs.items()}
     for rnd in range(rounds):
         for who, b in bs.items():
             b32, b1 = batches(b, texts, 32), batches(b, texts[:n_b1], 1)
-            for rt in RUNTIMES:
-                fn = runtime_fn(b, rt)
+            for rt, (fn, _) in fns[who].items():
                 for x in b32[:2] + b1[:5]: fn(x)  # warm-up
                 s = time.perf_counter()
                 for x in b32: fn(x)
@@ -77,13 +93,21 @@ def speed(bs: dict, texts: list[str], n_b1: int, rounds: int = 2) -> dict:
     return out
 
 
-def breakdown(b, texts: list[str]) -> dict:
-    "Where the eager student's batch-1 time goes, in ms per sentence: torch.profiler's self CPU time per kind of op."
+KINDS = {'torch': {'input projections (matrix products)': ('aten::mm', 'aten::addmm', 'aten::bmm'),
+                   'recurrence (sru package C++ op)': ('sru_cpu::cpu_forward',), 'embedding lookup': ('aten::embedding', 'aten::index_select')},
+         'fast-int8': {'layer 2 projection, int8 (quantized::linear_dynamic)': ('quantized::linear_dynamic',),
+                       "both layers' recurrences, table lookup included (distillnb_fast::sru_layer, 2 calls; at batch 1 also the last step's "
+                       "blocks and the output layer)": ('distillnb_fast::sru_layer',),
+                       "the last step's blocks and the output layer, float32 (aten::mm, aten::addmm, above batch 4)": ('aten::mm', 'aten::addmm')}}
+
+
+def breakdown(b, texts: list[str], rt: str = 'torch', size: int = 1) -> dict:
+    "Where the student's time goes at batch `size` in runtime `rt` (eager or fast-int8), in ms per sentence: torch.profiler's self CPU time per kind of op."
     import torch
     from torch.profiler import profile
-    xs, m = batches(b, texts, 1), b.model.eval()
-    kinds = {'input projections (matrix products)': ('aten::mm', 'aten::addmm', 'aten::bmm'),
-             'recurrence (sru package C++ op)': ('sru_cpu::cpu_forward',), 'embedding lookup': ('aten::embedding', 'aten::index_select')}
+    from distillnb.fast import fast_student
+    xs = batches(b, texts, size)
+    m = b.model.eval() if rt == 'torch' else fast_student(b.model, int8=rt == 'fast-int8')[0]
     with torch.inference_mode():
         for x in xs[:10]: m(x)
         s = time.perf_counter()
@@ -91,17 +115,18 @@ def breakdown(b, texts: list[str]) -> dict:
         wall = (time.perf_counter() - s) / len(xs)
         with profile() as p:
             for x in xs: m(x)
-    per = {k: 0.0 for k in kinds}; total = 0.0
+    per = {k: 0.0 for k in KINDS[rt]}; total = 0.0
     for e in p.key_averages():
         total += e.self_cpu_time_total
-        for k, names in kinds.items():
+        for k, names in KINDS[rt].items():
             if e.key in names: per[k] += e.self_cpu_time_total
-    per = {k: v / 1e3 / len(xs) for k, v in per.items()}
-    per['every other op'] = total / 1e3 / len(xs) - sum(per.values())
+    n = sum(len(x) for x in xs)
+    per = {k: v / 1e3 / n for k, v in per.items()}
+    per['every other op'] = total / 1e3 / n - sum(per.values())
     tok = time.perf_counter()
     for t in texts: b.text_field.process(t)
-    return {'wall_ms': 1e3 * wall, 'ops_ms': per, 'tokenize_ms': 1e3 * (time.perf_counter() - tok) / len(texts),
-            'tokens_mean': statistics.mean(len(x[0]) for x in xs), 'n': len(xs)}
+    return {'runtime': rt, 'batch_size': size, 'wall_ms': 1e3 * wall * len(xs) / n, 'profiled_ms': total / 1e3 / n, 'ops_ms': per, 'tokenize_ms': 1e3 * (time.perf_counter() - tok) / len(texts),
+            'tokens_mean': statistics.mean(int(l) for x in xs for l in (x != b.pad).sum(1)), 'n': n}
 
 
 def _free_port() -> int:
@@ -177,6 +202,7 @@ def figures(r: dict) -> dict:
     return {'export_max_abs_diff_onnx': st['max_abs_diff']['onnx'], 'export_max_abs_diff_torchscript': st['max_abs_diff']['torchscript'],
             'int8_dev_acc_delta': st['dev_acc']['int8-onnx'] - st['dev_acc']['torch'],
             'int8_torch_dev_acc_delta': st['dev_acc']['int8-torch'] - st['dev_acc']['torch'],
+            'export_max_abs_diff_fast': st['max_abs_diff']['fast'], 'fast_int8_dev_acc_delta': st['dev_acc']['fast-int8'] - st['dev_acc']['torch'],
             'student_over_teacher_throughput_b32_best': best('student', 'examples_per_s_b32', max) / best('teacher', 'examples_per_s_b32', max),
             'student_over_teacher_latency_b1_best': best('teacher', 'latency_b1_ms', min) / best('student', 'latency_b1_ms', min),
             'service_p99_ms_c8': svc['micro-batching'][8]['p99_ms'],
@@ -207,6 +233,8 @@ def main():
     r = {'parity': {who: parity(b, texts, gold) for who, b in bs.items()}}
     r['speed'] = speed(bs, texts[:128] if args.quick else texts[:512], 16 if args.quick else 200)
     r['breakdown'] = breakdown(bs['student'], texts[:200])
+    r['breakdown_fast'] = breakdown(bs['student'], texts[:200], 'fast-int8')
+    r['breakdown_fast_b32'] = breakdown(bs['student'], texts[:512], 'fast-int8', 32)
     rt = args.serve_runtime or min(r['speed']['student'], key=lambda k: r['speed']['student'][k]['latency_b1_ms'])
     r['service'] = service(bs['student'].path, rt, texts, 40 if args.quick else 400, args.threads)
     r['service_runtime'] = rt

@@ -54,55 +54,73 @@ template <int SKIP, bool H> static inline void step(const float* __restrict u, c
 
 # %% ../nbs/09c_fast.ipynb #ba4b20ee
 _SRC_LAYER = r"""
-struct Layer { const float *U, *x, *ul, *w, *b; const int64_t* ids; float sc; int64_t T, n, d; bool full; };
+struct Layer { const float *U, *x, *ul, *w, *b; const int64_t* ids; int64_t pad; bool lookup, full; float sc; int64_t T, n, d; };
 
-// One sequence: every step where m is 1 (c carries over padding, where h stays 0); h (T, d) when full, else only hl, its last step.
-template <int SKIP> static void run_row(const Layer& L, const bool* m, float* c, float* h, float* hl) {
+// One sequence: every step whose id is not pad (c carries over padding, where h stays 0); h (T, d) when full, and hl, its last step.
+template <int SKIP> static void run_row(const Layer& L, float* c, float* h, float* hl) {
   const int64_t d = L.d, nd = L.n * d;
   int64_t last = L.T - 1;
-  while (last >= 0 && !m[last]) --last;
+  while (last >= 0 && L.ids[last] == L.pad) --last;
   std::fill(c, c + d, 0.f);
   for (int64_t t = 0; t <= last; ++t) {
-    if (!m[t]) continue;
-    const int64_t i = L.ids ? L.ids[t] : t;           // with ids, U and x are tables read at the ids
+    if (L.ids[t] == L.pad) continue;
+    const int64_t i = L.lookup ? L.ids[t] : t;        // a lookup reads U and x as tables, at the ids
     const float *u = L.U + i * nd, *x = L.x ? L.x + i * d : nullptr;
     if (L.full) step<SKIP, true>(u, u + 2 * d, SKIP == 2 ? u + 3 * d : x, c, h + t * d, L.w, L.b, L.sc, d);
     else if (t < last) step<SKIP, false>(u, nullptr, nullptr, c, nullptr, L.w, L.b, L.sc, d);
-    else if (L.ids) step<SKIP, true>(u, u + 2 * d, SKIP == 2 ? u + 3 * d : x, c, hl, L.w, L.b, L.sc, d);
+    else if (L.lookup) step<SKIP, true>(u, u + 2 * d, SKIP == 2 ? u + 3 * d : x, c, hl, L.w, L.b, L.sc, d);
     else step<SKIP, true>(u, L.ul, SKIP == 2 ? L.ul + d : L.x, c, hl, L.w, L.b, L.sc, d);
   }
   if (L.full && last >= 0) std::copy(h + last * d, h + (last + 1) * d, hl);
 }
 
-// A unidirectional SRU layer in one call: every step and gate, columns planar ([u0 | f | r | skip] blocks of d). Returns h (B, T, d)
-// when full (else empty) and h at each row's last unpadded step (B, d). U (B, T, k d), or with ids (B, T) a table (V, k d) read at
-// the ids (x then a table too); not full without ids, U holds [u0 | f] only, x is the input at each last step (B, I) and the rest
-// of the columns come from x Wl^T. mask (B, T): 1 at tokens. x: the input, for the identity skip (skip 1).
-std::tuple<at::Tensor, at::Tensor> sru_layer(const at::Tensor& U_, const at::Tensor& ids_, const at::Tensor& mask_, const at::Tensor& Wl,
-    const at::Tensor& x_, const at::Tensor& w_, const at::Tensor& b_, int64_t k, int64_t skip, double scale, bool full) {
-  const auto U = U_.contiguous(), mask = mask_.to(at::kBool).contiguous(), w = w_.contiguous(), b = b_.contiguous(), ids = ids_.contiguous();
-  const bool lookup = ids.numel() > 0;
-  const int64_t B = mask.size(0), T = mask.size(1), d = w.size(0) / 2, n = U.size(-1) / d;
-  TORCH_CHECK(U.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat && (!lookup || ids.scalar_type() == at::kLong), "sru_layer: float tensors, long ids");
+// x W^T (+ bias) for a few rows: a plain loop, cheaper than a BLAS call at batch 1; at::mm beyond.
+static at::Tensor small_mm(const at::Tensor& x, const at::Tensor& W, const at::Tensor& bias) {
+  if (x.size(0) > 4) return bias.numel() ? at::addmm(bias, x, W.t()) : at::mm(x, W.t());
+  const auto Wc = W.contiguous(), xc = x.contiguous();
+  auto out = at::empty({x.size(0), W.size(0)}, x.options());
+  const int64_t I = W.size(1), O = W.size(0);
+  const float *pw = Wc.data_ptr<float>(), *pb = bias.numel() ? bias.data_ptr<float>() : nullptr;
+  for (int64_t r = 0; r < x.size(0); ++r) {
+    const float* px = xc.data_ptr<float>() + r * I; float* po = out.data_ptr<float>() + r * O;
+    for (int64_t o = 0; o < O; ++o) {
+      float s = 0.f;
+      for (int64_t i = 0; i < I; ++i) s += px[i] * pw[o * I + i];
+      po[o] = s + (pb ? pb[o] : 0.f);
+    }
+  }
+  return out;
+}
+
+// A unidirectional SRU layer in one call: every step and gate, columns planar ([u0 | f | r | skip] blocks of d). ids (B, T); padding
+// is pad. Returns h (B, T, d) when full (else empty), and h at each row's last token (B, d), or with Wo the probabilities
+// softmax(h Wo^T + bo) (B, C). U (B, T, k d), or with lookup a table (V, k d) read at the ids (x then a table too); not full and no
+// lookup, U holds [u0 | f] only, x is the input at each last step (B, I) and the other blocks there come from x Wl^T.
+// x: the input, read by the identity skip (skip 1).
+std::tuple<at::Tensor, at::Tensor> sru_layer(const at::Tensor& U_, const at::Tensor& ids_, int64_t pad, bool lookup, const at::Tensor& Wl,
+    const at::Tensor& x_, const at::Tensor& w_, const at::Tensor& b_, int64_t k, int64_t skip, double scale, bool full,
+    const at::Tensor& Wo, const at::Tensor& bo) {
+  const auto U = U_.contiguous(), w = w_.contiguous(), b = b_.contiguous(), ids = ids_.contiguous(), x = x_.contiguous();
+  const int64_t B = ids.size(0), T = ids.size(1), d = w.size(0) / 2, n = U.size(-1) / d;
+  TORCH_CHECK(U.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat && ids.scalar_type() == at::kLong, "sru_layer: float tensors, long ids");
   TORCH_CHECK(n == k || (!full && !lookup && n == 2), "sru_layer: U must hold k blocks of d columns, or 2 with Wl the rest");
-  TORCH_CHECK(skip != 1 || x_.numel() > 0, "sru_layer: skip 1 needs x");
-  const auto x = x_.contiguous();
-  const auto Ul = (!full && !lookup) ? at::mm(x, Wl.t()).contiguous() : at::empty({0}, U.options());
+  TORCH_CHECK(skip != 1 || x.numel() > 0, "sru_layer: skip 1 needs x");
+  const auto Ul = (!full && !lookup) ? small_mm(x, Wl, at::empty({0}, U.options())) : at::empty({0}, U.options());
   auto h = full ? at::zeros({B, T, d}, U.options()) : at::empty({0}, U.options());
   auto hl = at::zeros({B, d}, U.options());
   at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
     std::vector<float> c(d);
     for (int64_t r = b0; r < b1; ++r) {
       Layer L{U.data_ptr<float>() + (lookup ? 0 : r * T * n * d), nullptr, Ul.numel() ? Ul.data_ptr<float>() + r * (k - 2) * d : nullptr,
-              w.data_ptr<float>(), b.data_ptr<float>(), lookup ? ids.data_ptr<int64_t>() + r * T : nullptr, (float)scale, T, n, d, full};
+              w.data_ptr<float>(), b.data_ptr<float>(), ids.data_ptr<int64_t>() + r * T, pad, lookup, full, (float)scale, T, n, d};
       if (x.numel()) L.x = x.data_ptr<float>() + (lookup ? 0 : (full ? r * T * d : r * x.size(1)));
       float *ph = full ? h.data_ptr<float>() + r * T * d : nullptr, *phl = hl.data_ptr<float>() + r * d;
-      const bool* m = mask.data_ptr<bool>() + r * T;
-      if (skip == 2) run_row<2>(L, m, c.data(), ph, phl);
-      else if (skip == 1) run_row<1>(L, m, c.data(), ph, phl);
-      else run_row<0>(L, m, c.data(), ph, phl);
+      if (skip == 2) run_row<2>(L, c.data(), ph, phl);
+      else if (skip == 1) run_row<1>(L, c.data(), ph, phl);
+      else run_row<0>(L, c.data(), ph, phl);
     }
   });
+  if (Wo.numel()) return std::make_tuple(h, at::softmax(small_mm(hl, Wo, bo), -1));
   return std::make_tuple(h, hl);
 }
 
@@ -112,7 +130,8 @@ TORCH_LIBRARY(distillnb_fast, m) {
 """
 
 # %% ../nbs/09c_fast.ipynb #e3175b3c
-_SCHEMA = "sru_layer(Tensor U, Tensor ids, Tensor mask, Tensor Wl, Tensor x, Tensor w, Tensor b, int k, int skip, float scale, bool full) -> (Tensor, Tensor)"
+_SCHEMA = ("sru_layer(Tensor U, Tensor ids, int pad, bool lookup, Tensor Wl, Tensor x, Tensor w, Tensor b, int k, int skip, float scale, "
+           "bool full, Tensor Wo, Tensor bo) -> (Tensor, Tensor)")
 _OP, _LIB = {}, []
 
 def load_op() -> bool:
@@ -132,10 +151,11 @@ def load_op() -> bool:
 
 # %% ../nbs/09c_fast.ipynb #9b29a6c7
 @torch.jit.script
-def sru_layer_loop(U:Tensor, ids:Tensor, mask:Tensor, Wl:Tensor, x:Tensor, w:Tensor, b:Tensor, k:int, skip:int, scale:float, full:bool) -> Tuple[Tensor, Tensor]:
+def sru_layer_loop(U:Tensor, ids:Tensor, pad:int, lookup:bool, Wl:Tensor, x:Tensor, w:Tensor, b:Tensor, k:int, skip:int, scale:float,
+                   full:bool, Wo:Tensor, bo:Tensor) -> Tuple[Tensor, Tensor]:
     "`sru_layer` as a TorchScript loop over the steps (same arguments): the fallback where the C++ op cannot be built."
-    d, B, T, rows = w.shape[0] // 2, mask.shape[0], mask.shape[1], torch.arange(mask.shape[0])
-    if ids.numel() > 0: U, x = F.embedding(ids, U), (F.embedding(ids, x) if x.numel() > 0 else x)
+    mask, d, B, T, rows = ids != pad, w.shape[0] // 2, ids.shape[0], ids.shape[1], torch.arange(ids.shape[0])
+    if lookup: U, x = F.embedding(ids, U), (F.embedding(ids, x) if x.numel() > 0 else x)
     m, last = mask.unsqueeze(-1).to(U.dtype), T - 1 - mask.flip([1]).to(torch.int32).argmax(1)   # (B, T, 1), (B,)
     cs = [U.new_zeros(B, d)]
     for t in range(T):                                    # c carries over padding
@@ -144,12 +164,13 @@ def sru_layer_loop(U:Tensor, ids:Tensor, mask:Tensor, Wl:Tensor, x:Tensor, w:Ten
     prev, cur = C[:, :-1], C[:, 1:]                       # (B, T, d): the cell before and after each step
     if not full:                                          # only each row's last step
         U, prev, cur, m = U[rows, last].unsqueeze(1), prev[rows, last].unsqueeze(1), cur[rows, last].unsqueeze(1), m[rows, last].unsqueeze(1)
-        if ids.numel() == 0: U, x = torch.cat([U, (x @ Wl.t()).unsqueeze(1)], -1), x.unsqueeze(1)
+        if not lookup: U, x = torch.cat([U, (x @ Wl.t()).unsqueeze(1)], -1), x.unsqueeze(1)
         elif x.numel() > 0: x = x[rows, last].unsqueeze(1)
     r = torch.sigmoid(U[..., 2 * d:3 * d] + w[d:] * prev + b[d:])
     s = U[..., 3 * d:] if skip == 2 else (x * scale if skip == 1 else torch.zeros_like(cur))
     h = (s + r * (cur - s)) * m                           # 0 at padding
-    return (h, h[rows, last]) if full else (U.new_empty(0), h[:, 0])
+    h, hl = (h, h[rows, last]) if full else (U.new_empty(0), h[:, 0])
+    return h, (torch.softmax(hl @ Wo.t() + bo, -1) if Wo.numel() > 0 else hl)
 
 # %% ../nbs/09c_fast.ipynb #46fd0a3d
 def _register_loop():
@@ -171,11 +192,12 @@ def fold_embedding(table:Tensor, # (V, E) the embedding table
 # %% ../nbs/09c_fast.ipynb #d29cecd6
 class FastLayer(nn.Module):
     "One `sru.SRUCell` for `sru_layer`: its projection planar (an `nn.Linear`, which int8 quantises), or a folded embedding table."
-    def __init__(self, cell, table:Tensor|None=None, # (V, E): fold it into the projection, and read rows by id
+    def __init__(self, cell, pad:int, # the padding id
+                 table:Tensor|None=None, # (V, E): fold it into the projection, and read rows by id
                  full:bool=True): # False: h only at each row's last step (the top layer under last pooling)
         super().__init__()
         s = SRULayer(cell)                                # its checks, and the unit's constants
-        self.d, self.k, self.skip, self.scale, self.full, self.lookup = s.d, s.k, s.skip, s.scale, full, table is not None
+        self.d, self.k, self.skip, self.scale, self.full, self.lookup, self.pad = s.d, s.k, s.skip, s.scale, full, table is not None, pad
         self.register_buffer('w', torch.cat([s.wf, s.wr])); self.register_buffer('b', torch.cat([s.bf, s.br]))
         W, none = planar(cell.weight, s.d, s.k), torch.zeros(0)
         self.register_buffer('table', fold_embedding(table, cell) if self.lookup else none)
@@ -183,16 +205,16 @@ class FastLayer(nn.Module):
         self.proj = nn.Linear(W.shape[1], (s.k if full or self.lookup else 2) * s.d, bias=False)
         with torch.no_grad(): self.proj.weight.copy_(W[:self.proj.out_features])
         self.register_buffer('rest', W[2 * s.d:].clone() if not (full or self.lookup) else none)   # the last step's other blocks
+        self.register_buffer('out_w', none); self.register_buffer('out_b', none)   # the output layer, when the top layer applies it
 
 # %% ../nbs/09c_fast.ipynb #a8aad675
-def _layer_forward(self, ids:Tensor, mask:Tensor, # (B, T) ids and tokens
+def _layer_forward(self, ids:Tensor, # (B, T)
                    x:Tensor, # (B, T, I) the layer below's h (unused by the first layer)
                    xl:Tensor, # (B, I) the layer below's h at each row's last step
-                  ) -> Tuple[Tensor, Tensor]: # h (B, T, d) or empty, h at the last step (B, d)
-    noids = ids[:0, :0]
-    if self.lookup: return torch.ops.distillnb_fast.sru_layer(self.table, ids, mask, self.rest, self.emb, self.w, self.b, self.k, self.skip, self.scale, self.full)
-    if self.full: return torch.ops.distillnb_fast.sru_layer(self.proj(x), noids, mask, self.rest, x, self.w, self.b, self.k, self.skip, self.scale, True)
-    return torch.ops.distillnb_fast.sru_layer(self.proj(x), noids, mask, self.rest, xl, self.w, self.b, self.k, self.skip, self.scale, False)
+                  ) -> Tuple[Tensor, Tensor]: # h (B, T, d) or empty; h at the last step (B, d), or the probabilities
+    return torch.ops.distillnb_fast.sru_layer(self.table if self.lookup else self.proj(x), ids, self.pad, self.lookup, self.rest,
+                                              self.emb if self.lookup else (x if self.full else xl), self.w, self.b, self.k, self.skip,
+                                              self.scale, self.full, self.out_w, self.out_b)
 FastLayer.forward = _layer_forward
 
 # %% ../nbs/09c_fast.ipynb #afb41c81
@@ -202,16 +224,20 @@ class FastStudent(nn.Module):
         super().__init__()
         emb, enc, pool = _parts(model)
         if enc is None: raise ExportError("the fast runtimes take an SRU student, and this model has no SRU encoder: use --runtime torchscript or onnx")
-        cells = list(enc.rnn.rnn_lst)
-        self.layers = nn.ModuleList([FastLayer(c, emb.weight if i == 0 else None, full=not (pool == 'last' and i == len(cells) - 1))
+        cells, pad = list(enc.rnn.rnn_lst), -1 if model.embedder.padding_idx is None else int(model.embedder.padding_idx)
+        self.layers = nn.ModuleList([FastLayer(c, pad, emb.weight if i == 0 else None, full=not (pool == 'last' and i == len(cells) - 1))
                                      for i, c in enumerate(cells)])
-        self.padding_idx = -1 if model.embedder.padding_idx is None else int(model.embedder.padding_idx)
-        self.pooling, self.mlp = pool, model.output_layer.mlp
+        self.padding_idx, self.pooling, self.mlp = pad, pool, model.output_layer.mlp
+        lins = [l for l in self.mlp if not isinstance(l, nn.Dropout)]
+        self.fused = pool == 'last' and len(lins) == 1 and isinstance(lins[0], nn.Linear)   # the top layer applies it
+        if self.fused: self.layers[-1].out_w, self.layers[-1].out_b = lins[0].weight.detach().clone(), lins[0].bias.detach().clone()
+        self.register_buffer('none', torch.zeros(0))
 
     def forward(self, ids:Tensor) -> Tensor:
-        mask, h, hl = ids != self.padding_idx, ids[:0].float(), ids[:0].float()
-        for layer in self.layers: h, hl = layer(ids, mask, h, hl)
-        return self.mlp(hl if self.pooling == 'last' else pool_steps(h, mask, self.pooling)).softmax(-1)
+        h, hl = self.none, self.none
+        for layer in self.layers: h, hl = layer(ids, h, hl)
+        if self.fused: return hl
+        return self.mlp(hl if self.pooling == 'last' else pool_steps(h, ids != self.padding_idx, self.pooling)).softmax(-1)
 
 # %% ../nbs/09c_fast.ipynb #ecdc23c6
 def fast_student(model:nn.Module, # a student `FastStudent` takes
