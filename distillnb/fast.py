@@ -105,6 +105,9 @@ std::tuple<at::Tensor, at::Tensor> sru_layer(const at::Tensor& U_, const at::Ten
   TORCH_CHECK(U.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat && ids.scalar_type() == at::kLong, "sru_layer: float tensors, long ids");
   TORCH_CHECK(n == k || (!full && !lookup && n == 2), "sru_layer: U must hold k blocks of d columns, or 2 with Wl the rest");
   TORCH_CHECK(skip != 1 || x.numel() > 0, "sru_layer: skip 1 needs x");
+  const int64_t* pid = ids.data_ptr<int64_t>();
+  for (int64_t i = 0; lookup && i < B * T; ++i)
+    TORCH_CHECK(pid[i] == pad || (pid[i] >= 0 && pid[i] < U.size(0)), "sru_layer: id ", pid[i], " is outside the table of ", U.size(0), " rows");
   const auto Ul = (!full && !lookup) ? small_mm(x, Wl, at::empty({0}, U.options())) : at::empty({0}, U.options());
   auto h = full ? at::zeros({B, T, d}, U.options()) : at::empty({0}, U.options());
   auto hl = at::zeros({B, d}, U.options());
@@ -142,7 +145,8 @@ def load_op() -> bool:
     path = Path(get_default_build_root()) / 'distillnb_fast_src' / f"sru_layer_{hashlib.sha1(src.encode()).hexdigest()[:10]}.cpp"
     if not path.is_file(): path.parent.mkdir(parents=True, exist_ok=True); path.write_text(src)
     try:
-        with _quiet(): load(name='distillnb_fast', sources=[str(path)], extra_cflags=['-O3', '-march=native', '-ffast-math', '-fopenmp'], is_python_module=False)
+        name = f'distillnb_fast_{torch.backends.cpu.get_cpu_capability().lower()}'   # built with -march=native: one build per kind of CPU
+        with _quiet(): load(name=name, sources=[str(path)], extra_cflags=['-O3', '-march=native', '-ffast-math', '-fopenmp'], is_python_module=False)
         _OP['ok'] = True
     except Exception as e:  # no compiler, no headers: the TorchScript loop below stands in
         _OP.update(ok=False, why=f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}")
