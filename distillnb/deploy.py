@@ -291,7 +291,7 @@ def _check_texts(texts) -> list[str]:
 # %% ../nbs/09_deploy.ipynb #1e01bb66
 @patch
 def predict_probs(self:Bundle, texts:list[str], # raw sentences
-                  runtime:str='torch', # 'torch', 'torchscript', 'onnx' or 'int8' (see 09a_export)
+                  runtime:str='torch', # 'torch', 'torchscript', 'onnx', 'int8', or a student's 'fast' or 'fast-int8' (see 09a_export)
                   batch_size:int=32, # sentences per forward pass, bucketed by length
                  ) -> torch.Tensor: # (N, C) class probabilities, in the order of `texts`
     "Class probabilities of `texts`."

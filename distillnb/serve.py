@@ -120,7 +120,7 @@ class Metrics:
 
 # %% ../nbs/09b_serve.ipynb #ad7941b1
 def make_app(bundle:Bundle|str|Path, # a loaded bundle or its folder
-             runtime:str='torch', # see `Bundle.predict_probs`: torch, torchscript, onnx, int8
+             runtime:str='torch', # see `Bundle.predict_probs`: torch, torchscript, onnx, int8, fast, fast-int8
              max_batch:int=32, # texts per model call
              max_wait_ms:float=2.0, # micro-batching: how long a request waits for others; 0 turns it off
              max_texts:int=64, # texts per request at most (413 beyond)
@@ -232,7 +232,7 @@ def deploy_commands(sub):
     sv.add_argument('bundle', metavar='BUNDLE')
     sv.add_argument('--host', default='127.0.0.1'); sv.add_argument('--port', type=int, default=8000)
     sv.add_argument('--max-batch', type=int, default=32); sv.add_argument('--max-wait-ms', type=float, default=2.0, help='micro-batching wait; 0: off')
-    for p in (pr, sv): p.add_argument('--runtime', default='torch', choices=RUNTIMES, help='default: torch; int8 takes onnxruntime int8 when exported, int8-torch and int8-onnx choose')
+    for p in (pr, sv): p.add_argument('--runtime', default='torch', choices=RUNTIMES, help='default: torch; int8 takes onnxruntime int8 when exported, int8-torch and int8-onnx choose; fast and fast-int8, a student\'s fastest, are built from the weights at start')
     pr.add_argument('--batch-size', type=int, default=32, help='texts per forward pass, bucketed by length')
     for p, fn in ((ex, _export_cmd), (pr, _predict_cmd), (sv, _serve_cmd)): p.set_defaults(func=fn)
     return sub
