@@ -31,6 +31,7 @@ class BaseSampler:
                 ):
         check_int(batch_size, 'batch_size', error=DataError)
         self.batch_size, self.shuffle, self.drop_last, self.pad_index, self.bucket = batch_size, shuffle, drop_last, pad_index, bucket
+        self.seed_given = seed is not None  # a trainer's `seed` reseeds a sampler only when it was given none
         self.seed = int(torch.randint(2**62, ()).item()) if seed is None else seed
         self.generator = torch.Generator().manual_seed(self.seed)
         self._per_epoch = None  # batches per epoch of the data last given to `sample`
@@ -158,3 +159,11 @@ def load_state_dict(self:BaseSampler, state:dict):
     "Restore the seed and generator state saved by `state_dict`."
     self.seed = state['seed']
     self.generator.set_state(state['generator'])
+
+# %% ../nbs/02b_sampler.ipynb #10cbc56d
+@patch
+def reseed(self:BaseSampler, seed:int, # the generator's new seed
+          ):
+    "Start the generator again from `seed`: the batches that follow are those of a sampler built with `seed=seed`."
+    self.seed = check_int(seed, 'seed', low=0, error=DataError)
+    self.generator.manual_seed(self.seed)

@@ -61,7 +61,7 @@ class Trainer(ProgressMixin, CheckpointMixin, TensorBoardMixin, DistributedMixin
                  max_grad_norm:Annotated[float, Gt(0)]|None=None, # clip the gradients' global L2 norm to this
                  max_grad_abs_val:Annotated[float, Gt(0)]|None=None, # clip every gradient value to [-this, this]
                  extra_validation_metrics:list|dict|None=None, # more metrics to log at validation; not used to pick the best
-                 seed:Annotated[int, Ge(0)]|None=None, # seeds python, numpy and torch when training starts
+                 seed:Annotated[int, Ge(0)]|None=None, # seeds python, numpy and torch when training starts, and the samplers given no seed of their own
                  save_dir:str|Path|None=None, # folder for `checkpoint.pt`, `history.json` and `curves.png`; None saves nothing
                  progress:bool=True, # progress bars and a table row per step; False for quiet runs and tests
                  log_dir:str|Path|None=None, # TensorBoard event files go here; None: off, unless `distillnb run --tensorboard` (then `save_dir/tensorboard`)
@@ -74,6 +74,7 @@ class Trainer(ProgressMixin, CheckpointMixin, TensorBoardMixin, DistributedMixin
         self.max_steps, self.epoch_per_step, self.iter_per_step, self.batches_per_iter = max_steps, epoch_per_step, iter_per_step, batches_per_iter
         self.max_grad_norm, self.max_grad_abs_val, self.seed, self.progress = max_grad_norm, max_grad_abs_val, seed, progress
         self.save_dir = None if save_dir is None else Path(save_dir)
+        if seed is not None: self._seed_samplers()
         self.log_dir, self.log_every = None if log_dir is None else Path(log_dir), log_every  # TensorBoard, see `tblog`
         self.device = choose_device(device)  # the one place the device is chosen; batches follow in `batch_to_device`
         self._setup_distributed()  # under torchrun: this process's GPU, its share of each batch, DDP (see `distributed`)
@@ -86,6 +87,13 @@ class Trainer(ProgressMixin, CheckpointMixin, TensorBoardMixin, DistributedMixin
         self.best_metric = self.best_step = self._best_state = None
         self._batches = self._epoch_start = self._mb = None
         self._started = False
+
+# %% ../nbs/04_train.ipynb #7e140dd8
+@patch
+def _seed_samplers(self:Trainer):
+    "A sampler given no seed of its own takes the trainer's: `seed` alone then sets the order of the batches."
+    for s in (self.train_sampler, self.val_sampler):
+        if callable(getattr(s, 'reseed', None)) and not getattr(s, 'seed_given', True): s.reseed(self.seed)
 
 # %% ../nbs/04_train.ipynb #e5f1ee55
 @patch
