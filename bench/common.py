@@ -35,6 +35,9 @@ QUICK['tutorial_quick_overrides'] = [
     f'pipeline.dataset=!SSTDataset.sample {{dataset: !SSTDataset {{transform: {_FIELDS}}}, train: 640, val: 200}}',
     f'pipeline.phrases=!SSTDataset.sample {{dataset: !SSTDataset {{phrases: true, transform: {_FIELDS}}}, train: 3000, val: 200}}',
     'pipeline.finetune.max_steps=1', 'pipeline.distill.max_steps=2', 'pipeline.scratch.max_steps=2']
+QUICK['best_quick_overrides'] = [  # the best recipe (configs/best-offline.yaml) on samples, a step per trainer
+    f'pipeline.phrases=!SSTDataset.sample {{dataset: !SSTDataset {{phrases: true, transform: {_FIELDS}}}, train: 600, val: 100}}',
+    'pipeline.finetune_a.max_steps=1', 'pipeline.finetune_b.max_steps=1', 'pipeline.distill.max_steps=1']
 QUICK['tutorial_quick_args'] = ' '.join(f"--set {shlex.quote(o)}" for o in QUICK['tutorial_quick_overrides'])
 
 

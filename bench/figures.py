@@ -203,6 +203,8 @@ TARGETS = [
          desc='student ≥ 30× the teacher at batch 1, each in its fastest runtime', why='deploy_speed'),
     dict(id='service_p99', key='service_p99_ms_c8', op='<=', goal=20, unit=' ms',
          desc='service p99 < 20 ms at concurrency 8', why='deploy_speed'),
+    dict(id='best_recipe_wall', key='best_recipe_wall_s', op='<=', goal=3600, digits=0, unit=' s',
+         desc='best recipe, run as a config, ≤ 60 min on 2 cores', why='best_recipe'),
     dict(id='best_teacher_dev', key='best_teacher_dev_acc', op='>=', goal=90, desc='best recipe: teacher dev ≥ 90', why='best_recipe'),
     dict(id='best_student_dev', key='best_student_dev_acc', op='>=', goal=89, desc='best recipe: student dev ≥ 89 (3 seeds)', why='best_recipe'),
     dict(id='best_student_gap', key='best_student_dev_acc', behind='best_teacher_dev_acc', op='<=', goal=1.5,

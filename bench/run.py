@@ -80,6 +80,7 @@ def plan(cfg: dict, work: Path, res: dict | None = None) -> list[tuple[str, str,
     jobs += [(k, 'student', k, {}) for k in ('student_epoch', 'tutorial_fresh')]  # issue 21's jobs (bench/student_jobs.py)
     jobs += [(f'ablation-{v}-s{s}', 'student', 'ablation', dict(variant=v, seed=s))
              for s in seeds[:1] for v in student_jobs.ABLATIONS]  # more seeds: --kw, or a wider `seeds` slice here
+    jobs.append(('best_recipe', 'student', 'best_recipe', {}))  # configs/best-offline.yaml, run as a config
     return jobs
 
 

@@ -64,6 +64,8 @@ def tutorial_fresh(cfg, work: Path) -> dict:
 # ------------------------------------------------------------------ the ablation: one change at a time, on the same teacher
 TUTORIAL = 'configs/tutorial-offline.yaml'
 EMB = 'pipeline.student.embedder.embedding'
+ENC = 'pipeline.student.embedder.encoder'
+AUG20 = 'pipeline.distill.transfer_data=!AugmentedTransfer {dataset: !@ dataset, n_variants: 20, neighbours_from: !@ finetune.model, seed: 0}'
 ABLATIONS = {  # name -> (what it changes, overrides of the tutorial's config)
     'recipe': ('the tutorial\'s student, as configured', []),
     'no_init': ('random embeddings instead of the teacher\'s', [f'{EMB}=!Embeddings {{num_embeddings: 30522, embedding_dim: 300, sparse: true}}']),
@@ -77,6 +79,14 @@ ABLATIONS = {  # name -> (what it changes, overrides of the tutorial's config)
     'labels_only': ('no teacher: α = 0 (the labels-only student)', ['pipeline.distill.alpha_kl=0']),
     'alpha_linear': ('α from 0.9 down to 0.1 over training', ['pipeline.distill.alpha_kl=!Schedule {kind: linear, start: 0.9, end: 0.1}']),
     'hidden': ('plus sentence-vector matching (MSE, weight 0.1)', ['pipeline.distill.hidden_weight=0.1']),
+    'max': ('max pooling over time instead of the last state', [f'{ENC}.pooling=max']),
+    'bi': ('a bidirectional SRU, 128 units per direction (the same output width)', [f'{ENC}.bidirectional=true', f'{ENC}.hidden_size=128',
+           "pipeline.student.output_layer.input_size=!@ 'student[embedder][encoder].output_size'"]),
+    'two_epochs': ('2 epochs of the phrases instead of 1', ['pipeline.distill.max_steps=8']),
+    'lr_decay': ('the learning rate decaying linearly to 0 over training', [
+        "pipeline.distill.iter_scheduler=!LinearLR {optimizer: !@ 'distill[optimizer]', start_factor: 1.0, end_factor: 0.0, total_iters: 2426}"]),
+    'augment20': ('plus 20 augmented variants of each training sentence (138,400 rows the teacher labels)', [AUG20]),
+    'augment20_conf': ('the same, keeping the variants the teacher labels with probability ≥ 0.9', [AUG20, 'pipeline.distill.min_teacher_confidence=0.9']),
 }
 
 
@@ -100,4 +110,51 @@ def ablation(cfg, work: Path, variant: str = 'recipe', seed: int = 0) -> dict:
     finally: shutil.rmtree(tmp, ignore_errors=True)
 
 
-JOBS = {f.__name__: f for f in (student_epoch, tutorial_fresh, ablation)}
+# ------------------------------------------------------------------ section 4: the best recipe, run as a config
+BEST = 'configs/best-offline.yaml'
+
+
+def _history_value(folder: Path, key: str) -> float | None:
+    "The last value of `key` in a trainer's history.json (None when it has none)."
+    rows = json.loads((folder / 'history.json').read_text()) if (folder / 'history.json').exists() else []
+    rows = rows.get('history', rows) if isinstance(rows, dict) else rows
+    vals = [r[key] for r in rows if isinstance(r, dict) and r.get(key) is not None]
+    return vals[-1] if vals else None
+
+
+def best_recipe(cfg, work: Path) -> dict:
+    """`distillnb run configs/best-offline.yaml` as a user types it, on all cores, with an empty teacher-output cache: its wall
+    time, each teacher's dev score, the ensemble's (as the distillation trainer scored it) and each student seed's."""
+    tmp = Path(tempfile.mkdtemp(prefix='distillnb-best-'))
+    try:
+        env = {k: v for k, v in os.environ.items() if k != 'BENCH_THREADS'}
+        env['DISTILLNB_CACHE'] = str(tmp / 'cache')
+        quick = [] if cfg['train'] is None else [a for o in cfg['best_quick_overrides'] for a in ('--set', o)]
+        cmd = [str(Path(os.sys.executable).with_name('distillnb')), 'run', str(ROOT / BEST), '--save-path', str(tmp), *quick]
+        start = time.perf_counter()
+        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        (work / 'logs' / 'best_recipe.run.log').write_text(done.stdout + done.stderr)
+        if done.returncode: raise RuntimeError(f"distillnb run failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+        run = work / 'best_run'  # the run itself (teachers, students, cache), kept for the tutorial notebook and for later looks
+        shutil.rmtree(run, ignore_errors=True); shutil.move(tmp, run); run = run / 'best-offline'
+        res = json.loads((run / 'results.json').read_text())
+        seeds = {k.split('/', 1)[1]: 100 * v['metric'] for k, v in res['stages'].items() if k.startswith('distill/')}
+        ens = [_history_value(run / 'distill' / name, 'val Accuracy (teacher)') for name in seeds]
+        students = list(seeds.values())
+        return {'wall_s': wall, 'run_s': res['seconds'], 'teacher_a_dev_acc': _stage_metric(res, 'finetune_a'),
+                'teacher_b_dev_acc': _stage_metric(res, 'finetune_b'),
+                'teacher_dev_acc': None if ens[0] is None else 100 * ens[0], 'students_dev_acc': seeds,
+                'student_dev_acc': sum(students) / len(students), 'student_dev_acc_std': _std(students),
+                'stages': {k: {'seconds': v['seconds'], 'metric': v['metric']} for k, v in res['stages'].items()},
+                'stdout_tail': done.stdout.strip().splitlines()[-20:]}
+    finally: shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _std(xs: list) -> float | None:
+    if len(xs) < 2: return None
+    m = sum(xs) / len(xs)
+    return (sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) ** 0.5
+
+
+JOBS = {f.__name__: f for f in (student_epoch, tutorial_fresh, ablation, best_recipe)}
