@@ -36,8 +36,8 @@ def runtimes(b) -> dict:
         try: fn = runtime_fn(b, rt)
         except ExportError: continue
         if rt.startswith('fast'):
-            from distillnb.fast import fast_student
-            how = fast_student(b.model, int8=rt == 'fast-int8')[1]
+            from distillnb.fast import fast_path
+            how = fast_path(int8=rt == 'fast-int8')
         else: how = b.exports.get(rt, {}).get('path', 'the model itself')
         out[rt] = (fn, how)
     return out

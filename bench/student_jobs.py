@@ -1,10 +1,11 @@
 """The benchmark's jobs for a student worth distilling: the sparse table's epoch speed-up, the main command timed on a
 fresh clone, and the ablation of the tutorial's distillation stage. Run like the jobs of jobs.py, each in a process of its own."""
 from __future__ import annotations
-import json, os, shutil, subprocess, tempfile, time
+import json, os, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 from common import ROOT, load_sst, student_model
 from jobs import make_trainer, _torch
+from figures import stat
 
 
 # ------------------------------------------------------------------ section 3: a student epoch, dense table against sparse
@@ -115,10 +116,8 @@ BEST = 'configs/best-offline.yaml'
 
 
 def _history_value(folder: Path, key: str) -> float | None:
-    "The last value of `key` in a trainer's history.json (None when it has none)."
-    rows = json.loads((folder / 'history.json').read_text()) if (folder / 'history.json').exists() else []
-    rows = rows.get('history', rows) if isinstance(rows, dict) else rows
-    vals = [r[key] for r in rows if isinstance(r, dict) and r.get(key) is not None]
+    "The last value of `key` in a trainer's history.json (None when no row has it)."
+    vals = [r[key] for r in json.loads((folder / 'history.json').read_text()) if r.get(key) is not None]
     return vals[-1] if vals else None
 
 
@@ -130,7 +129,7 @@ def best_recipe(cfg, work: Path) -> dict:
         env = {k: v for k, v in os.environ.items() if k != 'BENCH_THREADS'}
         env['DISTILLNB_CACHE'] = str(tmp / 'cache')
         quick = [] if cfg['train'] is None else [a for o in cfg['best_quick_overrides'] for a in ('--set', o)]
-        cmd = [str(Path(os.sys.executable).with_name('distillnb')), 'run', str(ROOT / BEST), '--save-path', str(tmp), *quick]
+        cmd = [str(Path(sys.executable).with_name('distillnb')), 'run', str(ROOT / BEST), '--save-path', str(tmp), *quick]
         start = time.perf_counter()
         done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - start
@@ -140,21 +139,15 @@ def best_recipe(cfg, work: Path) -> dict:
         shutil.rmtree(run, ignore_errors=True); shutil.move(tmp, run); run = run / 'best-offline'
         res = json.loads((run / 'results.json').read_text())
         seeds = {k.split('/', 1)[1]: 100 * v['metric'] for k, v in res['stages'].items() if k.startswith('distill/')}
-        ens = [_history_value(run / 'distill' / name, 'val Accuracy (teacher)') for name in seeds]
-        students = list(seeds.values())
+        ens = _history_value(run / 'distill' / next(iter(seeds)), 'val Accuracy (teacher)')  # the same teachers in every variant
+        mean, std, _ = stat(seeds.values())
         return {'wall_s': wall, 'run_s': res['seconds'], 'teacher_a_dev_acc': _stage_metric(res, 'finetune_a'),
                 'teacher_b_dev_acc': _stage_metric(res, 'finetune_b'),
-                'teacher_dev_acc': None if ens[0] is None else 100 * ens[0], 'students_dev_acc': seeds,
-                'student_dev_acc': sum(students) / len(students), 'student_dev_acc_std': _std(students),
+                'teacher_dev_acc': None if ens is None else 100 * ens, 'students_dev_acc': seeds,
+                'student_dev_acc': mean, 'student_dev_acc_std': std,
                 'stages': {k: {'seconds': v['seconds'], 'metric': v['metric']} for k, v in res['stages'].items()},
                 'stdout_tail': done.stdout.strip().splitlines()[-20:]}
     finally: shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _std(xs: list) -> float | None:
-    if len(xs) < 2: return None
-    m = sum(xs) / len(xs)
-    return (sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) ** 0.5
 
 
 JOBS = {f.__name__: f for f in (student_epoch, tutorial_fresh, ablation, best_recipe)}

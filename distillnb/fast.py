@@ -13,7 +13,7 @@ from torch.nn import functional as F
 from .export import ExportError, SRULayer, _parts, _quiet, pool_steps
 
 # %% auto #0
-__all__ = ['load_op', 'sru_layer_loop', 'planar', 'fold_embedding', 'FastLayer', 'FastStudent', 'fast_student']
+__all__ = ['load_op', 'sru_layer_loop', 'planar', 'fold_embedding', 'FastLayer', 'FastStudent', 'fast_path', 'fast_student']
 
 # %% ../nbs/09c_fast.ipynb #85133783
 _SRC_STEP = r"""
@@ -244,15 +244,20 @@ class FastStudent(nn.Module):
         return self.mlp(hl if self.pooling == 'last' else pool_steps(h, ids != self.padding_idx, self.pooling)).softmax(-1)
 
 # %% ../nbs/09c_fast.ipynb #ecdc23c6
+def fast_path(int8:bool=False, # the `fast-int8` runtime rather than `fast`
+             ) -> str:
+    "How the `fast` (or `fast-int8`) runtime runs on this machine: whether the C++ op was built, or the TorchScript loop stands in."
+    compiled = load_op()
+    return ('embedding folded into layer 1 at load, ' + ('int8 projections (dynamic), ' if int8 else '') +
+            ('recurrence in one C++ call per layer (distillnb_fast::sru_layer)' if compiled else f"recurrence as a TorchScript loop (the C++ op could not be built: {_OP['why']})"))
+
 def fast_student(model:nn.Module, # a student `FastStudent` takes
                  int8:bool=False, # dynamic int8 for the layers' full-sequence projections
                 ) -> tuple[torch.jit.ScriptModule, str]: # the scripted student, and the path taken
     "The student as the `fast` (or `fast-int8`) runtime runs it, built from its weights, and how."
-    compiled = load_op()
+    load_op()                                             # the op (or its stand-in) must exist before scripting
     m = FastStudent(model.cpu().eval()).eval()
     if int8:
         names = {f'layers.{i}.proj' for i, l in enumerate(m.layers) if not l.lookup}
         with _quiet(): m = torch.ao.quantization.quantize_dynamic(m, names, dtype=torch.qint8)
-    how = ('embedding folded into layer 1 at load, ' + ('int8 projections (dynamic), ' if int8 else '') +
-           ('recurrence in one C++ call per layer (distillnb_fast::sru_layer)' if compiled else f"recurrence as a TorchScript loop (the C++ op could not be built: {_OP['why']})"))
-    with torch.no_grad(), _quiet(): return torch.jit.script(m), how
+    with torch.no_grad(), _quiet(): return torch.jit.script(m), fast_path(int8)
