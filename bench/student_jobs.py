@@ -121,27 +121,29 @@ def _history_value(folder: Path, key: str) -> float | None:
     return vals[-1] if vals else None
 
 
-def best_recipe(cfg, work: Path) -> dict:
+def best_recipe(cfg, work: Path, config: str = BEST) -> dict:
     """`distillnb run configs/best-offline.yaml` as a user types it, on all cores, with an empty teacher-output cache: its wall
-    time, each teacher's dev score, the ensemble's (as the distillation trainer scored it) and each student seed's."""
+    time, each teacher's dev score, the ensemble's (as the distillation trainer scored it) and each student seed's.
+    `config` runs another file the same way (a candidate recipe; its run is kept in `best_run-<file name>`)."""
     tmp = Path(tempfile.mkdtemp(prefix='distillnb-best-'))
     try:
         env = {k: v for k, v in os.environ.items() if k != 'BENCH_THREADS'}
         env['DISTILLNB_CACHE'] = str(tmp / 'cache')
         quick = [] if cfg['train'] is None else [a for o in cfg['best_quick_overrides'] for a in ('--set', o)]
-        cmd = [str(Path(sys.executable).with_name('distillnb')), 'run', str(ROOT / BEST), '--save-path', str(tmp), *quick]
+        cmd = [str(Path(sys.executable).with_name('distillnb')), 'run', str(ROOT / config), '--save-path', str(tmp), *quick]
         start = time.perf_counter()
         done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - start
-        (work / 'logs' / 'best_recipe.run.log').write_text(done.stdout + done.stderr)
+        tag = '' if config == BEST else '-' + Path(config).stem
+        (work / 'logs' / f'best_recipe{tag}.run.log').write_text(done.stdout + done.stderr)
         if done.returncode: raise RuntimeError(f"distillnb run failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
-        run = work / 'best_run'  # the run itself (teachers, students, cache), kept for the tutorial notebook and for later looks
-        shutil.rmtree(run, ignore_errors=True); shutil.move(tmp, run); run = run / 'best-offline'
+        run = work / f'best_run{tag}'  # the run itself (teachers, students, cache), kept for the tutorial notebook and for later looks
+        shutil.rmtree(run, ignore_errors=True); shutil.move(tmp, run); run = next(p for p in run.iterdir() if (p / 'results.json').exists())
         res = json.loads((run / 'results.json').read_text())
         seeds = {k.split('/', 1)[1]: 100 * v['metric'] for k, v in res['stages'].items() if k.startswith('distill/')}
         ens = _history_value(run / 'distill' / next(iter(seeds)), 'val Accuracy (teacher)')  # the same teachers in every variant
         mean, std, _ = stat(seeds.values())
-        return {'wall_s': wall, 'run_s': res['seconds'], 'teacher_a_dev_acc': _stage_metric(res, 'finetune_a'),
+        return {'config': str(config), 'wall_s': wall, 'run_s': res['seconds'], 'teacher_a_dev_acc': _stage_metric(res, 'finetune_a'),
                 'teacher_b_dev_acc': _stage_metric(res, 'finetune_b'),
                 'teacher_dev_acc': None if ens is None else 100 * ens, 'students_dev_acc': seeds,
                 'student_dev_acc': mean, 'student_dev_acc_std': std,
