@@ -179,7 +179,7 @@ def int8_onnx(onnx_path:str|Path, out:str|Path) -> str:
     "onnxruntime's dynamic int8 quantisation of an ONNX file."
     _need('onnxruntime', 'onnxruntime')
     from onnxruntime.quantization import quantize_dynamic, QuantType
-    with _quiet(): quantize_dynamic(str(onnx_path), str(out), weight_type=QuantType.QInt8)
+    with _quiet(): quantize_dynamic(str(onnx_path), str(out), weight_type=QuantType.QInt8, reduce_range=True)  # 7-bit weights: without VNNI (AVX2 only) 8-bit products saturate
     return 'onnxruntime dynamic int8 (MatMul weights) of the ONNX file'
 
 # %% ../nbs/09a_export.ipynb #d40c4e6a
