@@ -2,12 +2,40 @@
 
 `nbdev_test` prints only "Success." or the failed notebooks. This runs the same thing (nbdev's own
 `test_nb` over nbdev's notebook list, with `tst_flags` from settings.ini skipped and `--flags`
-forced), prints one line per notebook with its time, and ends with `N passed, N failed`. Each
-notebook runs in a fresh process of its own, so no notebook can leave state (a registered tag, a
-global torch setting) behind for the next.
+forced), prints one line per notebook with its time as soon as it finishes, and ends with
+`N passed, N failed`. Each notebook runs in a fresh process of its own, so no notebook can leave
+state (a registered tag, a global torch setting) behind for the next, and a notebook that runs past
+`--timeout` seconds is stopped, with its children, and counted as failed: one hang cannot use up
+CI's time with nothing printed.
 """
-import argparse, os, sys, time
+import argparse, os, signal, subprocess, sys, time
 from pathlib import Path
+
+
+def run_one(nb, flags):
+    "Test one notebook in this process (the child side); exit 0 when it passed."
+    from fastcore.xtras import working_directory
+    from nbdev.config import get_config
+    from nbdev.test import test_nb
+    cfg = get_config()
+    with working_directory(cfg.nbs_path):
+        ok, _ = test_nb(Path(nb), skip_flags=cfg.tst_flags.split(), force_flags=flags.split(),
+                        basepath=cfg.config_path)
+    sys.exit(0 if ok else 1)
+
+
+def spawn(nb, flags, timeout):
+    "Test `nb` in a child process of its own session; return (passed, seconds, output)."
+    start = time.time()
+    cmd = [sys.executable, __file__, '--one', str(nb), '--flags', flags]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        out, _ = p.communicate(timeout=timeout)
+        return p.returncode == 0, time.time() - start, out
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)  # the notebook and whatever it started (servers, workers)
+        out, _ = p.communicate()
+        return False, time.time() - start, (out or '') + f'\nstopped: still running after {timeout:.0f}s (--timeout)\n'
 
 
 def main():
@@ -15,19 +43,22 @@ def main():
     ap.add_argument('--path', default=None, help='a notebook or glob (default: every notebook in nbs/)')
     ap.add_argument('--flags', default='', help='space separated test flags to run, e.g. "slow"')
     ap.add_argument('--n_workers', type=int, default=None, help='parallel notebooks (default: cores)')
+    ap.add_argument('--timeout', type=float, default=float(os.environ.get('DISTILLNB_TEST_TIMEOUT', 900)),
+                    help='seconds one notebook may take before it is stopped and failed '
+                         '(default 900, or $DISTILLNB_TEST_TIMEOUT)')
+    ap.add_argument('--one', default=None, help=argparse.SUPPRESS)  # the child side of one notebook
     args = ap.parse_args()
+    if args.one: return run_one(args.one, args.flags)
 
     # Several notebooks at once on few cores: one thread each, unless the caller chose otherwise.
     n_workers = args.n_workers if args.n_workers is not None else min(os.cpu_count() or 1, 8)
     if n_workers > 1: os.environ.setdefault('OMP_NUM_THREADS', '1')
     os.environ.setdefault('MPLBACKEND', 'Agg')
 
-    from concurrent.futures import ProcessPoolExecutor
-    from functools import partial
-    from fastcore.xtras import working_directory
+    from concurrent.futures import ThreadPoolExecutor, as_completed
     from nbdev.config import get_config
     from nbdev.doclinks import nbglob
-    from nbdev.test import test_nb, _keep_file
+    from nbdev.test import _keep_file
 
     cfg = get_config()
     if args.path and any(ch in args.path for ch in '*?['):  # a glob such as 'nbs/0[45]*.ipynb'
@@ -37,17 +68,19 @@ def main():
     if not files: sys.exit(f'no notebooks matched {args.path or cfg.nbs_path}')
     skip, force = cfg.tst_flags.split(), args.flags.split()
     print(f'testing {len(files)} notebooks with {n_workers} workers; skipping cells flagged '
-          f'{[f for f in skip if f not in force]}', flush=True)
+          f'{[f for f in skip if f not in force]}; at most {args.timeout:.0f}s each', flush=True)
 
-    start = time.time()
-    with working_directory(cfg.nbs_path):
-        run = partial(test_nb, skip_flags=skip, force_flags=force, basepath=cfg.config_path)
-        with ProcessPoolExecutor(max_workers=max(1, min(n_workers, len(files))), max_tasks_per_child=1) as pool:
-            results = list(pool.map(run, files))
-    passed = 0
-    for f, (ok, secs) in zip(files, results):
-        passed += bool(ok)
-        print(f"{'PASS' if ok else 'FAIL'}  {f.relative_to(cfg.config_path)}  ({secs:.0f}s)")
+    start, passed, failures = time.time(), 0, []
+    with ThreadPoolExecutor(max_workers=max(1, min(n_workers, len(files)))) as pool:
+        jobs = {pool.submit(spawn, f, args.flags, args.timeout): f for f in files}
+        for job in as_completed(jobs):
+            f, (ok, secs, out) = jobs[job], job.result()
+            passed += ok
+            name = f.relative_to(cfg.config_path)
+            if not ok: failures.append((name, out))
+            print(f"{'PASS' if ok else 'FAIL'}  {name}  ({secs:.0f}s)", flush=True)
+    for name, out in failures:
+        print(f'\n---- {name} ----\n{out.rstrip()[-6000:]}', flush=True)
     failed = len(files) - passed
     print(f'total time {time.time()-start:.0f}s')
     print(f'{passed} passed, {failed} failed')
