@@ -5,8 +5,9 @@
 forced), prints one line per notebook with its time as soon as it finishes, and ends with
 `N passed, N failed`. Each notebook runs in a fresh process of its own, so no notebook can leave
 state (a registered tag, a global torch setting) behind for the next, and a notebook that runs past
-`--timeout` seconds is stopped, with its children, and counted as failed: one hang cannot use up
-CI's time with nothing printed.
+`--timeout` seconds is stopped, with its children, and counted as failed; once the whole run has
+taken `--budget` seconds, what still runs is stopped the same way and what has not started is failed
+unrun. One hang cannot use up CI's time with nothing printed.
 """
 import argparse, os, signal, subprocess, sys, time
 from pathlib import Path
@@ -24,9 +25,11 @@ def run_one(nb, flags):
     sys.exit(0 if ok else 1)
 
 
-def spawn(nb, flags, timeout):
-    "Test `nb` in a child process of its own session; return (passed, seconds, output)."
+def spawn(nb, flags, timeout, deadline):
+    "Test `nb` in a child process of its own session, until `timeout` or the run's `deadline`; return (passed, seconds, output)."
     start = time.time()
+    timeout = min(timeout, deadline - start)
+    if timeout <= 0: return False, 0.0, 'not started: the run had used its --budget\n'
     cmd = [sys.executable, __file__, '--one', str(nb), '--flags', flags]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
@@ -35,7 +38,8 @@ def spawn(nb, flags, timeout):
     except subprocess.TimeoutExpired:
         os.killpg(p.pid, signal.SIGKILL)  # the notebook and whatever it started (servers, workers)
         out, _ = p.communicate()
-        return False, time.time() - start, (out or '') + f'\nstopped: still running after {timeout:.0f}s (--timeout)\n'
+        why = '--timeout' if time.time() < deadline else "the run's --budget was used up"
+        return False, time.time() - start, (out or '') + f'\nstopped: still running after {timeout:.0f}s ({why})\n'
 
 
 def main():
@@ -46,6 +50,8 @@ def main():
     ap.add_argument('--timeout', type=float, default=float(os.environ.get('DISTILLNB_TEST_TIMEOUT', 900)),
                     help='seconds one notebook may take before it is stopped and failed '
                          '(default 900, or $DISTILLNB_TEST_TIMEOUT)')
+    ap.add_argument('--budget', type=float, default=float(os.environ.get('DISTILLNB_TEST_BUDGET', 3600)),
+                    help='seconds the whole run may take (default 3600, or $DISTILLNB_TEST_BUDGET)')
     ap.add_argument('--one', default=None, help=argparse.SUPPRESS)  # the child side of one notebook
     args = ap.parse_args()
     if args.one: return run_one(args.one, args.flags)
@@ -68,11 +74,12 @@ def main():
     if not files: sys.exit(f'no notebooks matched {args.path or cfg.nbs_path}')
     skip, force = cfg.tst_flags.split(), args.flags.split()
     print(f'testing {len(files)} notebooks with {n_workers} workers; skipping cells flagged '
-          f'{[f for f in skip if f not in force]}; at most {args.timeout:.0f}s each', flush=True)
+          f'{[f for f in skip if f not in force]}; at most {args.timeout:.0f}s each, {args.budget:.0f}s in all', flush=True)
 
     start, passed, failures = time.time(), 0, []
+    deadline = start + args.budget
     with ThreadPoolExecutor(max_workers=max(1, min(n_workers, len(files)))) as pool:
-        jobs = {pool.submit(spawn, f, args.flags, args.timeout): f for f in files}
+        jobs = {pool.submit(spawn, f, args.flags, args.timeout, deadline): f for f in files}
         for job in as_completed(jobs):
             f, (ok, secs, out) = jobs[job], job.result()
             passed += ok
