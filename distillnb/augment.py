@@ -5,19 +5,25 @@
 # %% ../nbs/10_augment.ipynb #4a178efa
 from __future__ import annotations
 import random, time
+from pathlib import Path
 import torch
 from torch import nn, Tensor
 from fastcore.basics import patch
 from .core import DistillnbError, check_int, check_number, column_index
 from .fields import LabelField
 from .models import Embeddings, ModelError, _embedding_matrix
-from .distill import unlabelled
+from .distill import unlabelled, _batches_by_length
+from .teachers import teacher_cache_dir, model_fingerprint, data_fingerprint, save_outputs, load_outputs
+from .sampler import pad_batch
+from .progress import _is_tty
+from fastcore.imports import IN_NOTEBOOK
+from fastprogress.fastprogress import progress_bar
 from typing import Annotated
 from .constraints import Count, Ge, Positive, Probability
 
 # %% auto #0
-__all__ = ['AugmentError', 'mask_and_swap', 'sample_ngram', 'word_neighbours', 'augment', 'teacher_embeddings',
-           'AugmentedTransfer', 'pca_project']
+__all__ = ['LAYERS', 'AugmentError', 'mask_and_swap', 'sample_ngram', 'word_neighbours', 'augment', 'teacher_embeddings',
+           'AugmentedTransfer', 'pca_project', 'contextual_embeddings']
 
 # %% ../nbs/10_augment.ipynb #c7f54c27
 class AugmentError(DistillnbError):
@@ -148,13 +154,13 @@ def _text_column(dataset, text_column) -> int:
         if not isinstance(dataset.fields[name], LabelField): return cols[0]
     raise AugmentError("the dataset has no text field to read sentences from: give text_column")
 
-def _field_for(dataset, table:Tensor):
+def _field_for(dataset, table:Tensor, what:str="neighbours_from"):
     "The dataset's text field whose vocabulary indexes `table`."
     fields = {n: f for n, f in dataset.fields.items() if not isinstance(f, LabelField)}
     for f in fields.values():
         if getattr(f, 'vocab_size', None) == table.shape[0]: return f
     sizes = ', '.join(f'{n} {f.vocab_size:,}' if isinstance(getattr(f, 'vocab_size', None), int) else f'{n} ?' for n, f in fields.items())
-    raise AugmentError(f"neighbours_from has a {table.shape[0]:,}-row embedding table, but no text field of the dataset has that "
+    raise AugmentError(f"{what} has a {table.shape[0]:,}-row embedding table, but no text field of the dataset has that "
                        f"vocabulary (sizes: {sizes}): link the model that reads one of the dataset's fields, e.g. !@ teacher")
 
 # %% ../nbs/10_augment.ipynb #f594d0c7
@@ -220,9 +226,11 @@ def from_teacher(cls:Embeddings, teacher:nn.Module, # the teacher (e.g. `!@ teac
                  freeze:bool=False, # keep the table fixed during training
                  sparse:bool=False, # sparse gradients: a step updates only the rows its batch read (train with `LazyAdam`)
                  scale:Positive|None=1.0, # standard deviation of the entries after projection (1: as nn.Embedding's init); None keeps the teacher's
+                 contextual=None, # a dataset (e.g. `!@ dataset`): start from the teacher's hidden states over its training rows (`contextual_embeddings`) instead of its input table
+                 layers:str|int='last', # with `contextual`: which hidden states, 'last', 'mean' or a layer index
                 ) -> Embeddings:
-    "`Embeddings` that start as the teacher's word-piece vectors, PCA-projected to `embedding_dim`."
-    w = teacher_embeddings(teacher)
+    "`Embeddings` that start as the teacher's word-piece vectors, or its contextual ones, PCA-projected to `embedding_dim`."
+    w = teacher_embeddings(teacher) if contextual is None else contextual_embeddings(teacher, contextual, layers)
     if w.shape[0] != num_embeddings:
         raise ModelError(f"Embeddings.from_teacher: the teacher's table has {w.shape[0]:,} rows but num_embeddings is {num_embeddings:,}: "
                          f"the student must read the teacher's vocabulary (the same BertTextField) for its rows to mean the same tokens")
@@ -235,3 +243,78 @@ def from_teacher(cls:Embeddings, teacher:nn.Module, # the teacher (e.g. `!@ teac
         out.weight.copy_(proj)
         if padding_idx is not None: out.weight[padding_idx] = 0
     return out
+
+# %% ../nbs/10_augment.ipynb #9caa5c91
+LAYERS = ('last', 'mean')  # the transformer's top layer, or the mean of all its layers (an int: that one, 0 being the input table)
+
+def _transformer_in(teacher:nn.Module) -> nn.Module:
+    "The module inside `teacher` that holds a `transformers` model (`.model`) and its padding id (`.padding_idx`): a `BertEmbedder`."
+    for m in teacher.modules():
+        if hasattr(getattr(m, 'model', None), 'config') and isinstance(getattr(m, 'padding_idx', None), int): return m
+    raise ModelError(f"contextual vectors need a transformer teacher (a BertEmbedder inside it); {type(teacher).__name__} holds none: "
+                     f"leave contextual unset to start from its input table")
+
+def _check_layers(layers, n:int):
+    "`layers` is 'last', 'mean' or a hidden-state index in [0, n]; anything else is one line."
+    if layers in LAYERS or (isinstance(layers, int) and not isinstance(layers, bool) and 0 <= layers <= n): return
+    raise ModelError(f"layers must be 'last', 'mean' or a layer index 0-{n} (0: the input table), got {layers!r}")
+
+def _states(bert:nn.Module, ids:Tensor, layers) -> Tensor:
+    "(B, T, H) hidden states of `ids` in `bert`'s transformer: its top layer, the mean of its layers, or layer `layers`."
+    out = bert.model(input_ids=ids, attention_mask=(ids != bert.padding_idx).long(), output_hidden_states=layers != 'last')
+    if layers == 'last': return out.last_hidden_state
+    return torch.stack(out.hidden_states[1:]).mean(0) if layers == 'mean' else out.hidden_states[layers]
+
+# %% ../nbs/10_augment.ipynb #0ae433a7
+def contextual_embeddings(teacher:nn.Module, # a teacher holding a BertEmbedder, normally fine-tuned (e.g. `!@ finetune.model`)
+                          dataset, # a TabularDataset whose training rows the teacher reads (e.g. `!@ dataset`)
+                          layers:str|int='last', # 'last', 'mean' (of all layers) or a layer index (0: the input table)
+                          batch_size:Count=128, # rows per forward pass
+                          cache_dir:str|Path|bool|None=None, # where tables are kept between runs; None: `teacher_cache_dir()`; False: not kept
+                          progress:bool=True, # a bar over the batches, in a notebook or a terminal
+                         ) -> Tensor: # (V, H), one row per word piece of the teacher's vocabulary
+    "Each word piece's mean hidden state in `teacher` over its occurrences in `dataset`'s training rows; a piece that never occurs: its state read alone."
+    bert = _transformer_in(teacher)
+    _check_layers(layers, bert.model.config.num_hidden_layers)
+    field = _field_for(dataset, teacher_embeddings(bert), 'the teacher')
+    name = next(n for n, f in dataset.fields.items() if f is field)
+    col = dataset.columns.index(name if name in dataset.columns else f'{name}_0')
+    rows = dataset.train
+    path = None
+    if cache_dir is not False:
+        folder = Path(teacher_cache_dir() if cache_dir in (None, True) else cache_dir)
+        path = folder / f'{model_fingerprint(bert)}-{data_fingerprint(rows, [col])}-pieces-{layers}.pt'
+        got = load_outputs(path, bert.vocab_size)
+        if got is not None:
+            print(f"contextual vectors of {bert.vocab_size:,} word pieces read from {path}")
+            return got[0]
+    start, device, was_training = time.perf_counter(), next(bert.parameters()).device, bert.training
+    V, pad = bert.vocab_size, bert.padding_idx
+    total, count = torch.zeros(V, bert.hidden_size, dtype=torch.float64), torch.zeros(V, dtype=torch.float64)
+    texts = [rows[i][col] for i in range(len(rows))]
+    batches = _batches_by_length([len(t) for t in texts], batch_size)
+    bar = progress_bar(batches, leave=False) if progress and (IN_NOTEBOOK or _is_tty()) else batches
+    bert.eval()
+    try:
+        with torch.inference_mode():
+            for idx in bar:                                                # the training rows, in batches of similar length
+                ids = pad_batch([texts[j] for j in idx], pad).to(device)
+                keep = (ids != pad).reshape(-1).cpu()
+                h = _states(bert, ids, layers).reshape(-1, bert.hidden_size).double().cpu()
+                total.index_add_(0, ids.reshape(-1).cpu()[keep], h[keep])
+                count.index_add_(0, ids.reshape(-1).cpu()[keep], torch.ones(int(keep.sum()), dtype=torch.float64))
+            frame = field.process('').tolist()                             # [CLS] and [SEP]: each unseen piece read as [CLS] piece [SEP]
+            unseen = [i for i in (count == 0).nonzero().flatten().tolist() if i != pad]
+            for k in range(0, len(unseen), 8 * batch_size):
+                part = torch.tensor(unseen[k:k + 8 * batch_size])
+                ids = torch.tensor(frame[:1] + [0] + frame[1:]).repeat(len(part), 1)
+                ids[:, 1 if frame else 0] = part
+                total[part] = _states(bert, ids.to(device), layers)[:, 1 if frame else 0].double().cpu()
+                count[part] = 1
+    finally: bert.train(was_training)
+    table = (total / count.clamp_min(1)[:, None]).float()
+    table[pad] = 0
+    print(f"contextual vectors of {V:,} word pieces ({V - len(unseen) - 1:,} seen in {len(rows):,} rows) "
+          f"in {time.perf_counter() - start:.1f} s" + (f", kept in {path}" if path is not None else ''))
+    if path is not None: save_outputs(path, table)                         # the teacher-output cache's file format: one row per piece
+    return table
