@@ -280,10 +280,9 @@ def contextual_embeddings(teacher:nn.Module, # a teacher holding a BertEmbedder,
     name = next(n for n, f in dataset.fields.items() if f is field)
     col = dataset.columns.index(name if name in dataset.columns else f'{name}_0')
     rows = dataset.train
-    path = None
-    if cache_dir is not False:
-        folder = Path(teacher_cache_dir() if cache_dir in (None, True) else cache_dir)
-        path = folder / f'{model_fingerprint(bert)}-{data_fingerprint(rows, [col])}-pieces-{layers}.pt'
+    folder = teacher_cache_dir(cache_dir)
+    path = None if folder is None else folder / f'{model_fingerprint(bert)}-{data_fingerprint(rows, [col])}-pieces-{layers}.pt'
+    if path is not None:
         got = load_outputs(path, bert.vocab_size)
         if got is not None:
             print(f"contextual vectors of {bert.vocab_size:,} word pieces read from {path}")
@@ -299,10 +298,11 @@ def contextual_embeddings(teacher:nn.Module, # a teacher holding a BertEmbedder,
         with torch.inference_mode():
             for idx in bar:                                                # the training rows, in batches of similar length
                 ids = pad_batch([texts[j] for j in idx], pad).to(device)
-                keep = (ids != pad).reshape(-1).cpu()
+                flat = ids.reshape(-1).cpu()
+                keep = flat != pad
                 h = _states(bert, ids, layers).reshape(-1, bert.hidden_size).double().cpu()
-                total.index_add_(0, ids.reshape(-1).cpu()[keep], h[keep])
-                count.index_add_(0, ids.reshape(-1).cpu()[keep], torch.ones(int(keep.sum()), dtype=torch.float64))
+                total.index_add_(0, flat[keep], h[keep])
+                count.index_add_(0, flat[keep], torch.ones(int(keep.sum()), dtype=torch.float64))
             frame = field.process('').tolist()                             # [CLS] and [SEP]: each unseen piece read as [CLS] piece [SEP]
             unseen = [i for i in (count == 0).nonzero().flatten().tolist() if i != pad]
             for k in range(0, len(unseen), 8 * batch_size):

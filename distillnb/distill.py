@@ -247,8 +247,7 @@ def _label(self:DistillationTrainer, teacher:nn.Module, data, by_length:bool=Tru
 def _outputs_of(self:DistillationTrainer, teacher:nn.Module, data, data_key:str|None, by_length:bool=True) -> tuple:
     "One teacher's outputs on `data`: its earlier answers from disk when it has labelled these examples before, else labelled now and saved."
     vec_from = self.pooled_module if self.projection is not None else None
-    folder = teacher_cache_dir() if self.cache_dir is None or self.cache_dir is True else self.cache_dir
-    path = None if data_key is None else Path(folder) / f'{model_fingerprint(teacher)}-{data_key}.pt'
+    path = None if data_key is None else teacher_cache_dir(self.cache_dir) / f'{model_fingerprint(teacher)}-{data_key}.pt'
     got = None if path is None else load_outputs(path, len(data), vec_from)
     if world_size() > 1 and not all(all_gather_object(got is not None)): got = None  # under torchrun: all read it, or all label
     if got is not None:

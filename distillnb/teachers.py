@@ -93,9 +93,11 @@ def pooled_outputs(models:list, # the models to watch
         for h in handles: h.remove()
 
 # %% ../nbs/05b_teachers.ipynb #d0dab2b3
-def teacher_cache_dir() -> Path:
-    "Where teacher outputs are kept by default: `teacher_outputs/` in distillnb's cache (`$DISTILLNB_CACHE`, else `~/.cache/distillnb`)."
-    return _user_cache_dir() / 'teacher_outputs'
+def teacher_cache_dir(cache_dir:str|Path|bool|None=None, # a folder; None or True: the default; False: none (outputs not kept)
+                     ) -> Path|None:
+    "Where teacher outputs are kept: `cache_dir`, else by default `teacher_outputs/` in distillnb's cache (`$DISTILLNB_CACHE`, else `~/.cache/distillnb`)."
+    if cache_dir is False: return None
+    return _user_cache_dir() / 'teacher_outputs' if cache_dir is None or cache_dir is True else Path(cache_dir)
 
 def _digest(h, t:torch.Tensor):
     "Feed a tensor's dtype, shape and bytes to the hash `h`."
