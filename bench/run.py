@@ -2,7 +2,8 @@
 """distillnb's benchmarks, side by side on this machine: `python bench/run.py` (from the repo root, with the project venv).
 
 Each job runs in a process of its own (its peak RSS is then its own) and leaves its figures in
-bench/.work/<full|quick>/results/<job>.json; a rerun skips finished jobs. At the end (and after
+bench/.work/<full|quick>/results/<job>.json; a rerun skips finished jobs, those
+stored in bench/results.json included (a fresh clone keeps what was measured). At the end (and after
 every job) BENCHMARKS.md and bench/results.json are rendered from whatever results exist.
 
   python bench/run.py                      # everything not yet measured, then render
@@ -49,6 +50,16 @@ def best_alpha_t(cfg: dict, res: dict):
     if piped and scores[cands[0]] is None: scores[cands[0]] = piped['dev_acc']  # the README run's student is the tutorial's first run
     if any(s is None for s in scores.values()): return None
     return max(cands, key=lambda c: scores[c])
+
+
+def restore(work: Path, stored: Path) -> list[str]:
+    "Write each run stored in `stored` (a results.json) into `work`'s results where that job has none: in a fresh clone a rerun keeps what was measured."
+    if not stored.exists(): return []
+    (work / 'results').mkdir(parents=True, exist_ok=True)
+    runs = json.loads(stored.read_text()).get('runs', {})
+    new = [k for k in runs if not (work / 'results' / f'{k}.json').exists()]
+    for k in new: write_json(work / 'results' / f'{k}.json', runs[k])
+    return new
 
 
 def plan(cfg: dict, work: Path, res: dict | None = None) -> list[tuple[str, str, str, dict]]:
@@ -138,6 +149,8 @@ def main():
         out = render.render(cfg, work, args.quick, plan(cfg, work, json.loads(stored.read_text())['runs']), stored=stored)
         return print(f"wrote {out[0]} and {out[1]} from the runs stored in {stored}")
     start, done_now, skipped = time.perf_counter(), set(), []
+    if kept := restore(work, (work if args.quick else BENCH) / 'results.json'):
+        print(f"kept {len(kept)} job(s) measured before, from {'bench/.work/quick' if args.quick else 'bench'}/results.json")
     if not args.render:
         claims = work / 'claims'; claims.mkdir(exist_ok=True)
         while True:  # the plan is recomputed after each job: which α, T is best is known only once they have run
