@@ -67,8 +67,11 @@ TUTORIAL = 'configs/tutorial-offline.yaml'
 EMB = 'pipeline.student.embedder.embedding'
 ENC = 'pipeline.student.embedder.encoder'
 AUG20 = 'pipeline.distill.transfer_data=!AugmentedTransfer {dataset: !@ dataset, n_variants: 20, neighbours_from: !@ finetune.model, seed: 0}'
-ABLATIONS = {  # name -> (what it changes, overrides of the tutorial's config)
-    'recipe': ('the tutorial\'s student, as configured', []),
+# every variant starts from the tutorial's distillation stage as it was measured: a constant learning rate, as the
+# config had it before it took the `lr_decay` variant's schedule
+BASE = ['pipeline.distill.iter_scheduler=null']
+ABLATIONS = {  # name -> (what it changes, overrides of the tutorial's config on top of BASE)
+    'recipe': ('the tutorial\'s student at a constant learning rate (the config before it took `lr_decay`)', []),
     'no_init': ('random embeddings instead of the teacher\'s', [f'{EMB}=!Embeddings {{num_embeddings: 30522, embedding_dim: 300, sparse: true}}']),
     'T1': ('temperature 1 instead of 4', ['pipeline.distill.temperature=1']),
     'dense': ('a dense table and torch\'s Adam instead of sparse and LazyAdam', [f'{EMB}.sparse=false',
@@ -102,7 +105,7 @@ def ablation(cfg, work: Path, variant: str = 'recipe', seed: int = 0) -> dict:
         shutil.copytree(base, tmp / 'tutorial-offline', ignore=shutil.ignore_patterns('distill', 'scratch', 'report', 'student', 'scratch_student'))
         quick = [] if cfg['train'] is None else cfg['tutorial_quick_overrides']
         os.environ.setdefault('DISTILLNB_CACHE', str(work / 'cache'))
-        exp = Experiment.from_config(ROOT / TUTORIAL, quick + ABLATIONS[variant][1] + [f'seed={seed}'], save_path=tmp, resume=True, force=True)
+        exp = Experiment.from_config(ROOT / TUTORIAL, quick + BASE + ABLATIONS[variant][1] + [f'seed={seed}'], save_path=tmp, resume=True, force=True)
         tr = exp.run_stage('distill')
         test = tr.evaluate(split='test')[str(tr.metric_fn)]
         return {'variant': variant, 'change': ABLATIONS[variant][0], 'seed': seed, 'dev_acc': 100 * tr.best_metric,
